@@ -48,6 +48,7 @@ class Settings:
     publications: Path
     warehouse_url: str
     limits: Limits = field(default_factory=Limits)
+    settle_seconds: float = 5.0  # a drop-folder file modified more recently is still being written
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -65,6 +66,7 @@ class Settings:
             publications=folder("OCOP_PUBLICATIONS", "publications"),
             warehouse_url=os.environ.get("OCOP_WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.db'}",
             limits=Limits.from_env(),
+            settle_seconds=float(os.environ.get("OCOP_SETTLE_SECONDS", "5")),
         )
         overrides = {k: (Path(v).resolve() if isinstance(v, (str, Path)) and k != "warehouse_url" else v)
                      for k, v in overrides.items() if v is not None}

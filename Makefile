@@ -1,0 +1,39 @@
+# The README's two commands: `make demo` and `make test`. Both work on a fresh machine with
+# only Python 3.11 and make: they create .venv and install requirements.txt into it.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+ENV    := . scripts/airflow_env.sh &&
+
+.PHONY: demo test airflow bench bench-quick install clean lint
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
+	touch $(STAMP)
+
+## Generate the national sample, run it through the Airflow DAGs, print the official counts.
+demo: $(STAMP)
+	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/demo.py
+
+## The whole test suite, PostgreSQL and Airflow included.
+test: $(STAMP)
+	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --dist loadgroup -q
+
+## The Airflow UI on the demo data: airflow standalone (admin password: see the output).
+airflow: $(STAMP)
+	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" scripts/airflow_standalone.sh
+
+bench: $(STAMP)
+	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py --full
+
+bench-quick: $(STAMP)
+	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py --quick
+
+clean:
+	rm -rf data airflow_home .pytest_cache

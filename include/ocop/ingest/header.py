@@ -1,0 +1,144 @@
+"""Find the header row of a register and map its columns to canonical fields.
+
+Registers carry a title block above the header (merged cells), sometimes a header split over two
+rows under a merged group cell (``Quyết định công nhận`` over ``Số`` / ``Ngày``), empty columns,
+and a total row plus notes and signatures under the table. The header is the row, among the
+first rows of a sheet, whose cells match the most aliases of ``ocop.reference.headers``; the
+first sheet that has one with every required field wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ocop.ingest import legacy
+from ocop.ingest.readers import Sheet, column_letter
+from ocop.reference.headers import GROUP_HEADERS, REQUIRED_FIELDS, header_key, match_header
+from ocop.text import fold
+
+SCAN_ROWS = 40  # the header is within the first rows of a sheet
+_TOTAL_MARKERS = {"tong cong", "cong", "tong", "tong so", "tong cong toan tinh", "total"}
+_GROUPS = {header_key(k): {header_key(s): f for s, f in subs.items()} for k, subs in GROUP_HEADERS.items()}
+
+
+@dataclass
+class HeaderMatch:
+    sheet: Sheet
+    header_rows: list[int]                 # 0-based grid rows holding the header (1 or 2)
+    fields: dict[str, int]                 # canonical field -> 0-based column
+    labels: dict[int, str]                 # every non-empty header column -> its header text
+    legacy_header: str | None = None       # the header itself was typed in a legacy font
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def first_data_row(self) -> int:
+        return self.header_rows[-1] + 1
+
+    def letters(self) -> dict[str, str]:
+        return {f: column_letter(c) for f, c in self.fields.items()}
+
+
+def _cell_field(value: object) -> tuple[str | None, str | None]:
+    """Canonical field of one header cell, trying a legacy-font reading when plain fails."""
+    if value is None or value == "":
+        return None, None
+    text = str(value)
+    found = match_header(text)
+    if found:
+        return found, None
+    enc = legacy.detect(text)
+    if enc:
+        found = match_header(legacy.to_unicode(text, enc))
+        if found:
+            return found, enc
+    return None, None
+
+
+def _group_subfield(top: object, below: object) -> str | None:
+    if top is None or below is None:
+        return None
+    subs = _GROUPS.get(header_key(str(top)))
+    return subs.get(header_key(str(below))) if subs else None
+
+
+def _match_row(rows: list[list[object]], r: int) -> HeaderMatch | None:
+    row = rows[r]
+    fields: dict[str, int] = {}
+    labels: dict[int, str] = {}
+    legacy_enc = None
+    for c, value in enumerate(row):
+        f, enc = _cell_field(value)
+        if value not in (None, ""):
+            labels[c] = str(value)
+        if f and f not in fields:
+            fields[f] = c
+            legacy_enc = legacy_enc or enc
+    header_rows = [r]
+    # A second header row under merged group cells: "Quyết định công nhận" over "Số" / "Ngày".
+    if r + 1 < len(rows):
+        below = rows[r + 1]
+        group_top = None
+        sub_hits = 0
+        for c in range(max(len(row), len(below))):
+            top = row[c] if c < len(row) else None
+            if top not in (None, ""):
+                group_top = top
+            low = below[c] if c < len(below) else None
+            sub = _group_subfield(group_top, low)
+            if sub and sub not in fields:
+                fields[sub] = c
+                labels[c] = f"{group_top} / {low}"
+                sub_hits += 1
+            elif low not in (None, "") and (top in (None, "")):
+                f, _ = _cell_field(low)
+                if f and f not in fields:
+                    fields[f] = c
+                    labels[c] = str(low)
+                    sub_hits += 1
+        if sub_hits:
+            header_rows.append(r + 1)
+    if not fields:
+        return None
+    return HeaderMatch(sheet=Sheet("", []), header_rows=header_rows, fields=fields, labels=labels,
+                       legacy_header=legacy_enc)
+
+
+def _required_missing(fields: dict[str, int]) -> list[str]:
+    # The decision date may live in the number cell ("1234/QĐ-UBND ngày 12/5/2024").
+    return [f for f in REQUIRED_FIELDS if f not in fields and not (f == "decision_date_raw" and "decision_no_raw" in fields)]
+
+
+def find_header(sheets: list[Sheet]) -> HeaderMatch | None:
+    """The best header of the first sheet that has all required fields, else the best overall
+    (with ``missing`` filled in so the caller can report which fields were not found)."""
+    best: HeaderMatch | None = None
+    for sheet in sheets:
+        sheet_best: HeaderMatch | None = None
+        for r in range(min(SCAN_ROWS, len(sheet.rows))):
+            m = _match_row(sheet.rows, r)
+            if m and (sheet_best is None or len(m.fields) > len(sheet_best.fields)):
+                sheet_best = m
+        if sheet_best is None:
+            continue
+        sheet_best.sheet = sheet
+        sheet_best.missing = _required_missing(sheet_best.fields)
+        if not sheet_best.missing:
+            return sheet_best
+        if best is None or len(sheet_best.fields) > len(best.fields):
+            best = sheet_best
+    return best
+
+
+def is_total_row(row: list[object]) -> bool:
+    """``Tổng cộng`` / ``Cộng`` / ``Tổng`` in one of the first cells marks the end of the table."""
+    seen = 0
+    for value in row:
+        if value in (None, ""):
+            continue
+        key = fold(value)
+        if key in _TOTAL_MARKERS or key.startswith("tong cong"):
+            return True
+        seen += 1
+        if seen >= 3:
+            break
+    return False

@@ -1,0 +1,86 @@
+"""The landing zone: an immutable copy of every file received.
+
+``landing/<province>/<yyyy>/<sha256>.<ext>`` holds the bytes exactly as received, read-only,
+with ``<sha256>.json`` beside it (source, original name, size, arrival time). A file whose
+sha256 was already landed for that province is not copied again; nothing here is ever modified
+or deleted by the pipeline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+_EXT_RE = re.compile(r"^\.[a-z0-9]{1,8}$")
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def safe_extension(name: str) -> str:
+    ext = Path(name).suffix.lower()
+    return ext if _EXT_RE.match(ext) else ".bin"
+
+
+@dataclass(frozen=True)
+class Landed:
+    province_code: str
+    sha256: str
+    path: str            # the immutable copy
+    original_name: str
+    size: int
+    source: str
+    arrived_at: str      # ISO datetime (UTC)
+    already_landed: bool = False
+
+
+def land(src: Path, province_code: str, landing_root: Path, *, source: str = "folder",
+         original_name: str | None = None, arrived_at: dt.datetime | None = None,
+         sha256: str | None = None) -> Landed:
+    """Copy ``src`` into the landing zone unless its sha256 is already there."""
+    if not re.fullmatch(r"\d{2}", province_code):
+        raise ValueError(f"not a province code: {province_code!r}")
+    src = Path(src)
+    digest = sha256 or sha256_of(src)
+    arrived = (arrived_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    name = original_name or src.name
+    root = Path(landing_root).resolve()
+    existing = next(root.glob(f"{province_code}/*/{digest}.json"), None) if root.exists() else None
+    if existing is not None:
+        meta = json.loads(existing.read_text(encoding="utf-8"))
+        return Landed(**{**meta, "already_landed": True})
+    folder = root / province_code / f"{arrived.year:04d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{digest}{safe_extension(name)}"
+    # Copy to a temporary name, check the digest, then rename into place: never a partial file.
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        if sha256_of(Path(tmp)) != digest:
+            raise OSError(f"{src} changed while it was being landed")
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    landed = Landed(province_code, digest, str(target), name, target.stat().st_size, source, arrived.isoformat())
+    meta_path = folder / f"{digest}.json"
+    meta_tmp = meta_path.with_suffix(".json.tmp")
+    meta_tmp.write_text(json.dumps({k: v for k, v in asdict(landed).items() if k != "already_landed"},
+                                   ensure_ascii=False, indent=1), encoding="utf-8")
+    os.chmod(meta_tmp, 0o444)
+    os.replace(meta_tmp, meta_path)
+    return landed

@@ -1,0 +1,174 @@
+"""Spreadsheet and CSV readers: a file becomes a list of sheets, each a grid of cell values.
+
+Row ``i`` of a grid is spreadsheet row ``i + 1`` as the office sees it (empty leading rows are
+kept), column ``j`` is column letter ``column_letter(j)``. Hidden rows and columns are data.
+
+Excel formats and ODS go through python-calamine (fast, Rust); openpyxl is the fallback for an
+``.xlsx``/``.xlsm`` that calamine refuses. CSV is decoded as UTF-8 (with or without BOM), else
+Windows-1258, and normalised to NFC. Every failure becomes :class:`FileRejected` with a rule
+code and a message a province can act on, never a bare exception.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ocop.config import Limits
+
+EXCEL_EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+CSV_EXTENSIONS = {".csv", ".txt"}
+SUPPORTED_EXTENSIONS = EXCEL_EXTENSIONS | CSV_EXTENSIONS
+_ZIP_BASED = {".xlsx", ".xlsm", ".xlsb", ".ods"}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class FileRejected(Exception):
+    """The whole file cannot be used. ``rule`` is a file-level rule code (F_...)."""
+
+    def __init__(self, rule: str, detail: str):
+        super().__init__(f"{rule}: {detail}")
+        self.rule = rule
+        self.detail = detail
+
+
+@dataclass
+class Sheet:
+    name: str
+    rows: list[list[object]]
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def read_file(path: Path, limits: Limits | None = None) -> list[Sheet]:
+    """Read every sheet of a spreadsheet or CSV file, enforcing the file-level limits."""
+    limits = limits or Limits()
+    path = Path(path)
+    ext = path.suffix.lower()
+    size = path.stat().st_size
+    if size == 0:
+        raise FileRejected("F_EMPTY", "the file is empty (0 bytes)")
+    if size > limits.max_bytes:
+        raise FileRejected("F_TOO_LARGE", f"{size} bytes, over the limit of {limits.max_bytes}")
+    if ext not in SUPPORTED_EXTENSIONS:
+        raise FileRejected("F_UNREADABLE", f"unsupported file type '{ext or '(none)'}'")
+    with path.open("rb") as fh:
+        head = fh.read(2048)
+    if ext in CSV_EXTENSIONS:
+        sheets = [_read_csv(path)]
+    else:
+        _check_container(path, ext, head, limits)
+        sheets = _read_excel(path, ext)
+    for sheet in sheets:
+        _check_shape(sheet, limits)
+    return sheets
+
+
+def _check_container(path: Path, ext: str, head: bytes, limits: Limits) -> None:
+    """Catch encrypted, disguised and zip-bomb files before a parser sees them."""
+    if head.startswith(_OLE_MAGIC):
+        if ext != ".xls":
+            # An encrypted OOXML workbook is an OLE container holding an EncryptedPackage stream.
+            with path.open("rb") as fh:
+                blob = fh.read(1 << 20)
+            if "EncryptedPackage".encode("utf-16-le") in blob or b"EncryptionInfo" in blob:
+                raise FileRejected("F_ENCRYPTED", "the workbook is password-protected (encrypted)")
+            raise FileRejected("F_UNREADABLE", f"an old binary (OLE) file named '{ext}'")
+        return
+    lowered = head.lstrip().lower()
+    if lowered.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<")):
+        raise FileRejected("F_UNREADABLE", "the file is a web page (HTML/XML) with a spreadsheet name")
+    if ext in _ZIP_BASED:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                total = sum(info.file_size for info in zf.infolist())
+                bad = zf.testzip() if total < 64 * 1024 * 1024 else None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise FileRejected("F_UNREADABLE", f"the file is damaged (not a valid {ext} archive: {exc})") from exc
+        if total > limits.max_uncompressed_bytes:
+            raise FileRejected(
+                "F_TOO_LARGE",
+                f"uncompressed size {total} bytes is over the limit of {limits.max_uncompressed_bytes}",
+            )
+        if bad is not None:
+            raise FileRejected("F_UNREADABLE", f"the file is damaged (corrupt member {bad})")
+    elif ext == ".xls":
+        if head.startswith(b"PK"):
+            return  # an xlsx saved as .xls: calamine reads it by content
+        raise FileRejected("F_UNREADABLE", "not an Excel workbook (a text file named .xls)")
+
+
+def _check_shape(sheet: Sheet, limits: Limits) -> None:
+    if len(sheet.rows) > limits.max_rows:
+        raise FileRejected("F_TOO_LARGE", f"sheet '{sheet.name}' has {len(sheet.rows)} rows, over the limit of {limits.max_rows}")
+    width = max((len(r) for r in sheet.rows), default=0)
+    if width > limits.max_columns:
+        raise FileRejected("F_TOO_LARGE", f"sheet '{sheet.name}' has {width} columns, over the limit of {limits.max_columns}")
+
+
+def _read_excel(path: Path, ext: str) -> list[Sheet]:
+    import python_calamine as pc
+
+    try:
+        with pc.CalamineWorkbook.from_path(str(path)) as wb:
+            return [Sheet(name, wb.get_sheet_by_name(name).to_python(skip_empty_area=False)) for name in wb.sheet_names]
+    except pc.PasswordError as exc:
+        raise FileRejected("F_ENCRYPTED", "the workbook is password-protected") from exc
+    except Exception as exc:  # calamine raises several error types; try openpyxl where it can
+        if ext in {".xlsx", ".xlsm"}:
+            return _read_openpyxl(path, exc)
+        message = str(exc).lower()
+        if "password" in message or "encrypt" in message:
+            raise FileRejected("F_ENCRYPTED", "the workbook is password-protected") from exc
+        raise FileRejected("F_UNREADABLE", f"the workbook cannot be read ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_openpyxl(path: Path, first_error: Exception) -> list[Sheet]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise FileRejected("F_UNREADABLE", f"the workbook cannot be read ({first_error}; {exc})") from exc
+    try:
+        return [Sheet(ws.title, [list(r) for r in ws.iter_rows(values_only=True)]) for ws in wb.worksheets]
+    finally:
+        wb.close()
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (BOM or not), else Windows-1258; NFC either way (cp1258 text is decomposed)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1258", errors="replace")
+    return unicodedata.normalize("NFC", text)
+
+
+def _read_csv(path: Path) -> Sheet:
+    data = path.read_bytes()
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRejected("F_UNREADABLE", "binary content in a .csv file")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = unicodedata.normalize("NFC", data.decode("utf-16"))
+    else:
+        text = decode_text(data)
+    sample = text[:8192]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), dialect)]
+    return Sheet(path.stem, rows)

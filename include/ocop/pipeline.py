@@ -1,0 +1,224 @@
+"""The few functions that chain the stages. The Airflow DAGs and the ``ocop`` CLI call these
+and nothing else, so a scheduled run and a person's run execute the same code.
+
+    discover  ->  process_submission (one per file, parallel)  ->  consolidate  ->  publish
+
+Only small JSON-able dicts go in and out (they travel through XCom); the data of a submission
+goes through Parquet files in the run folder (``runs/<run id>/<submission id>/``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import traceback
+from pathlib import Path
+
+import pandas as pd
+
+from ocop.config import Settings
+from ocop.ingest.landing import land, sha256_of
+from ocop.ingest.parse import parse_file
+from ocop.ingest.readers import FileRejected
+from ocop.ingest.sources import FolderSource, Incoming
+
+log = logging.getLogger("ocop.pipeline")
+
+# What the DAGs share (plain data: this package does not import Airflow).
+WAREHOUSE_ASSET_NAME = "ocop_national_warehouse"
+WAREHOUSE_ASSET_URI = "ocop://warehouse/product_version"  # emitted by ocop_ingest, schedules ocop_publish
+DAG_DEFAULT_ARGS = {
+    "owner": "ocop-data-engineering",
+    "retries": 2,
+    "retry_delay": dt.timedelta(minutes=2),
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+def submission_id(province_code: str, sha256: str) -> str:
+    return f"{province_code}-{sha256[:16]}"
+
+
+def _safe_stem(name: str, limit: int = 80) -> str:
+    """A file name reduced to a safe folder name (no separators, no dot-dot, bounded length)."""
+    stem = Path(name.replace("\\", "/")).name
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    stem = re.sub(r"[^\w\-]+", "_", stem, flags=re.UNICODE).strip("_.")
+    return (stem or "file")[:limit]
+
+
+def report_dir(settings: Settings, province_code: str, snapshot_date: str | None, file_name: str) -> Path:
+    folder = settings.reports / province_code / f"{snapshot_date or 'unknown-date'}_{_safe_stem(file_name)}"
+    resolved = folder.resolve()
+    if settings.reports.resolve() not in resolved.parents:
+        raise ValueError(f"report folder {resolved} escapes {settings.reports}")
+    return resolved
+
+
+def engine_for(settings: Settings):
+    """A warehouse engine with the schema migrated to the latest revision."""
+    from ocop.warehouse import get_engine, upgrade
+
+    upgrade(settings.warehouse_url)
+    return get_engine(settings.warehouse_url)
+
+
+# --------------------------------------------------------------------------- discover
+
+def discover(settings: Settings, settle_seconds: float | None = None) -> list[dict]:
+    """Files in the inbox that the warehouse has not seen yet (by province and sha256).
+
+    The same bytes dropped twice under two names are one submission."""
+    from ocop.warehouse import known_submissions
+
+    settle = settings.settle_seconds if settle_seconds is None else settle_seconds
+    source = FolderSource(settings.inbox, settle_seconds=settle)
+    known = known_submissions(engine_for(settings))
+    seen: set[tuple[str, str]] = set()
+    items = []
+    for inc in source.list_files():
+        digest = sha256_of(Path(inc.location))
+        key = (inc.province_code, digest)
+        if key in known or key in seen:
+            log.info("%s/%s already processed (sha256 %s…): skipped", inc.province_code, inc.name, digest[:12])
+            continue
+        seen.add(key)
+        items.append({**inc.__dict__, "sha256": digest})
+    log.info("discovered %d new submission(s) in %s", len(items), settings.inbox)
+    return items
+
+
+# --------------------------------------------------------------------------- one submission
+
+def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
+    """Land, parse, validate and report one file; write its bundle for consolidation.
+
+    Never raises for a bad file: every problem with the file becomes a file-level rejection
+    with a report. (Infrastructure failures, e.g. an unwritable reports folder, do raise.)"""
+    from ocop.report import write_reports
+    from ocop.validate import file_rejected, validate
+
+    inc = Incoming(**{k: item[k] for k in Incoming.__dataclass_fields__})
+    path = FolderSource(settings.inbox).local_path(inc, run_dir)
+    landed = land(path, inc.province_code, settings.landing, source=inc.source,
+                  original_name=inc.name, sha256=item.get("sha256"))
+    sid = submission_id(inc.province_code, landed.sha256)
+    arrived = dt.datetime.fromisoformat(landed.arrived_at)
+    meta = {
+        "submission_id": sid, "province_code": inc.province_code, "file_name": inc.name,
+        "sha256": landed.sha256, "landed_path": landed.path, "received_at": landed.arrived_at,
+        "source": inc.source,
+    }
+    try:
+        parsed = parse_file(Path(landed.path), province_code=inc.province_code, file_name=inc.name,
+                            sha256=landed.sha256, submission_id=sid, arrived_at=arrived,
+                            limits=settings.limits)
+        validated = validate(parsed)
+        meta.update(snapshot_date=parsed.snapshot_date, snapshot_date_source=parsed.snapshot_date_source,
+                    sheet=parsed.sheet, columns=parsed.columns, legacy_encoding=parsed.legacy_encoding)
+    except FileRejected as exc:
+        log.warning("%s/%s rejected: %s", inc.province_code, inc.name, exc)
+        validated = file_rejected({**meta, "snapshot_date": None}, exc.rule, exc.detail)
+    except Exception as exc:  # a file must never crash its province's task
+        log.error("%s/%s could not be parsed:\n%s", inc.province_code, inc.name, traceback.format_exc())
+        validated = file_rejected({**meta, "snapshot_date": None}, "F_UNREADABLE", f"{type(exc).__name__}: {exc}")
+        meta.setdefault("snapshot_date", None)
+    meta.setdefault("snapshot_date", None)
+    meta.setdefault("snapshot_date_source", None)
+    meta.update(
+        file_outcome=validated.file_outcome, file_rule=validated.file_rule,
+        file_message=validated.file_message_vi,
+        rows_received=validated.counts["received"], rows_accepted=validated.counts["accepted"],
+        rows_warned=validated.counts["warned"], rows_rejected=validated.counts["rejected"],
+    )
+    out = report_dir(settings, inc.province_code, meta["snapshot_date"], inc.name)
+    reports = write_reports(validated, out)
+    meta["report_dir"] = str(out)
+
+    bundle = Path(run_dir) / sid
+    bundle.mkdir(parents=True, exist_ok=True)
+    validated.records.to_parquet(bundle / "records.parquet", index=False)
+    validated.issues.to_parquet(bundle / "issues.parquet", index=False)
+    (bundle / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    log.info("%s %s: %s — %d received, %d accepted, %d with warnings, %d rejected; report %s",
+             sid, inc.name, validated.file_outcome, meta["rows_received"], meta["rows_accepted"],
+             meta["rows_warned"], meta["rows_rejected"], reports.get("xlsx", out))
+    return {"submission_id": sid, "bundle": str(bundle), "province_code": inc.province_code,
+            "file_name": inc.name, "file_outcome": validated.file_outcome, "file_rule": validated.file_rule,
+            "rows_received": meta["rows_received"], "rows_rejected": meta["rows_rejected"],
+            "report_dir": str(out)}
+
+
+def load_bundle(bundle_dir: Path):
+    from ocop.warehouse import Bundle
+
+    bundle_dir = Path(bundle_dir)
+    meta = json.loads((bundle_dir / "meta.json").read_text(encoding="utf-8"))
+    return Bundle(meta=meta, records=pd.read_parquet(bundle_dir / "records.parquet"),
+                  issues=pd.read_parquet(bundle_dir / "issues.parquet"))
+
+
+# --------------------------------------------------------------------------- warehouse
+
+def consolidate(results: list[dict], settings: Settings, run_id: str) -> dict:
+    """Deduplicate and load every processed submission in one warehouse transaction."""
+    from ocop.warehouse import consolidate as wh_consolidate
+
+    bundles = [load_bundle(Path(r["bundle"])) for r in results if r]
+    engine = engine_for(settings)
+    result = wh_consolidate(engine, bundles, run_id)
+    summary = result.as_dict() if hasattr(result, "as_dict") else dict(result.__dict__)
+    log.info("consolidated run %s: %s", run_id, summary)
+    return summary
+
+
+def run(settings: Settings, run_id: str | None = None, settle_seconds: float | None = None) -> dict:
+    """Everything new in the inbox, end to end (what ``ocop run`` does)."""
+    run_id = run_id or "cli-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    run_dir = settings.runs / run_id
+    items = discover(settings, settle_seconds=settle_seconds)
+    results = [process_submission(item, settings, run_dir) for item in items]
+    summary = consolidate(results, settings, run_id) if results else {}
+    return {"run_id": run_id, "submissions": results, "consolidation": summary}
+
+
+def publish(settings: Settings, period: str, supersede_reason: str | None = None) -> str:
+    from ocop.warehouse import publish as wh_publish
+
+    return str(wh_publish(engine_for(settings), period, settings.publications, supersede_reason=supersede_reason))
+
+
+def refresh_current_counts(settings: Settings, as_of: dt.date | None = None) -> dict:
+    """Today's official counts, written to ``publications/current/`` for people to look at."""
+    from ocop.warehouse import counts_as_of, counts_csv, counts_json
+
+    day = as_of or dt.date.today()
+    counts = counts_as_of(engine_for(settings), day)
+    folder = settings.publications / "current"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "counts.csv").write_text(counts_csv(counts), encoding="utf-8")
+    (folder / "counts.json").write_text(counts_json(counts), encoding="utf-8")
+    national = {k: int(v) for k, v in dict(counts.national).items()} if hasattr(counts, "national") else {}
+    log.info("official counts as of %s: %s", day, national)
+    return {"as_of": day.isoformat(), "national": national, "folder": str(folder)}
+
+
+def previous_month(today: dt.date) -> str:
+    first = today.replace(day=1)
+    last = first - dt.timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
+
+
+def publish_previous_month(settings: Settings, today: dt.date | None = None) -> dict:
+    """Publish the last finished month unless it is published already."""
+    from ocop.warehouse import PublicationExists
+
+    period = previous_month(today or dt.date.today())
+    try:
+        return {"period": period, "published": publish(settings, period)}
+    except PublicationExists:
+        log.info("period %s is already published: left as it is", period)
+        return {"period": period, "published": None}

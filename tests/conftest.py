@@ -1,0 +1,34 @@
+"""Shared fixtures. PostgreSQL is real: each test that asks for ``pg_url`` gets a fresh database
+on the server at 127.0.0.1:5432 (``OCOP_TEST_PG`` overrides the server URL), dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+PG_SERVER = os.environ.get("OCOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _admin_connect():
+    import psycopg
+
+    return psycopg.connect(PG_SERVER, autocommit=True)
+
+
+@pytest.fixture
+def pg_url():
+    """URL of a brand-new empty PostgreSQL database (SQLAlchemy form, psycopg 3 driver)."""
+    name = f"ocop_test_{uuid.uuid4().hex[:10]}"
+    with _admin_connect() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_SERVER.rsplit("/", 1)[0]
+    yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    with _admin_connect() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'warehouse.db'}"
