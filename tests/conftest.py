@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,15 @@ def pg_url():
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'warehouse.db'}"
+
+
+@pytest.fixture(scope="session")
+def small_national(tmp_path_factory):
+    """A small national data set (all 34 provinces, two snapshots) and its ground truth."""
+    import json
+
+    from ocop.generate import generate
+
+    out = tmp_path_factory.mktemp("national")
+    truth_path = generate(out, seed=7, scale=0.03)
+    return out / "inbox", json.loads(Path(truth_path).read_text(encoding="utf-8"))
