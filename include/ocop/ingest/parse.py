@@ -167,7 +167,8 @@ def _parse_values(frame: pd.DataFrame, raw_objects: dict[str, list[object]]) -> 
     frame["decision_date"] = parsed.map(lambda d: d.isoformat() if isinstance(d, dt.date) else None)
 
     expiry_obj = pd.Series(raw_objects["expiry_raw"], index=frame.index, dtype=object)
-    given_expiry = expiry_obj.map(lambda v: values.parse_date(v) if v not in (None, "") else None)
+    given_expiry = pd.Series([values.parse_expiry(v, d) if v not in (None, "") else None
+                              for v, d in zip(expiry_obj, parsed)], index=frame.index, dtype=object)
     default_expiry = parsed.map(lambda d: values.default_expiry(d) if isinstance(d, dt.date) else None)
     expiry = given_expiry.where(given_expiry.notna(), default_expiry)
     frame["expiry_date"] = expiry.map(lambda d: d.isoformat() if isinstance(d, dt.date) else None)

@@ -1,0 +1,1 @@
+"""Ingest: find what provinces send, land it, read it and parse it into the record frame."""
