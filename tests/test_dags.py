@@ -28,9 +28,9 @@ def test_every_dag_imports_with_tags_owner_and_retries(tmp_path):
 
 
 def _counts(url: str, day: str) -> dict:
-    from ocop.warehouse import counts_as_of, get_engine
+    from ocop.warehouse import counts_as_of, make_engine
 
-    c = counts_as_of(get_engine(url), dt.date.fromisoformat(day))
+    c = counts_as_of(make_engine(url), dt.date.fromisoformat(day))
     return {r.province_code: {"3": r.stars_3, "4": r.stars_4, "potential-5": r.potential_5, "5": r.stars_5}
             for r in c.by_province_class.itertuples()}
 

@@ -17,6 +17,7 @@ import traceback
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 
 from ocop.config import Settings
 from ocop.ingest.landing import land, sha256_of
@@ -60,10 +61,19 @@ def report_dir(settings: Settings, province_code: str, snapshot_date: str | None
 
 def engine_for(settings: Settings):
     """A warehouse engine with the schema migrated to the latest revision."""
-    from ocop.warehouse import get_engine, upgrade
+    from ocop.warehouse import make_engine, upgrade
 
     upgrade(settings.warehouse_url)
-    return get_engine(settings.warehouse_url)
+    return make_engine(settings.warehouse_url)
+
+
+def known_submissions(engine) -> set[tuple[str, str]]:
+    """(province code, sha256) of every file the warehouse has already recorded."""
+    from ocop.warehouse import schema
+
+    t = schema.submission
+    with engine.connect() as conn:
+        return {(r.province_code, r.sha256) for r in conn.execute(sa.select(t.c.province_code, t.c.sha256))}
 
 
 # --------------------------------------------------------------------------- discover
@@ -72,8 +82,6 @@ def discover(settings: Settings, settle_seconds: float | None = None) -> list[di
     """Files in the inbox that the warehouse has not seen yet (by province and sha256).
 
     The same bytes dropped twice under two names are one submission."""
-    from ocop.warehouse import known_submissions
-
     settle = settings.settle_seconds if settle_seconds is None else settle_seconds
     source = FolderSource(settings.inbox, settle_seconds=settle)
     known = known_submissions(engine_for(settings))
@@ -99,7 +107,7 @@ def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
     Never raises for a bad file: every problem with the file becomes a file-level rejection
     with a report. (Infrastructure failures, e.g. an unwritable reports folder, do raise.)"""
     from ocop.report import write_reports
-    from ocop.validate import file_rejected, validate
+    from ocop.validate.run import file_rejected, validate
 
     inc = Incoming(**{k: item[k] for k in Incoming.__dataclass_fields__})
     path = FolderSource(settings.inbox).local_path(inc, run_dir)
@@ -170,7 +178,11 @@ def consolidate(results: list[dict], settings: Settings, run_id: str) -> dict:
     bundles = [load_bundle(Path(r["bundle"])) for r in results if r]
     engine = engine_for(settings)
     result = wh_consolidate(engine, bundles, run_id)
-    summary = result.as_dict() if hasattr(result, "as_dict") else dict(result.__dict__)
+    summary = {
+        "run_id": run_id, "loaded": len(result.loaded), "skipped": len(result.skipped),
+        "products": dict(result.stats.__dict__) if result.stats else None,
+        "review_pairs": len(result.review),
+    }
     log.info("consolidated run %s: %s", run_id, summary)
     return summary
 
@@ -186,7 +198,7 @@ def run(settings: Settings, run_id: str | None = None, settle_seconds: float | N
 
 
 def publish(settings: Settings, period: str, supersede_reason: str | None = None) -> str:
-    from ocop.warehouse import publish as wh_publish
+    from ocop.warehouse.publish import publish as wh_publish
 
     return str(wh_publish(engine_for(settings), period, settings.publications, supersede_reason=supersede_reason))
 
@@ -214,7 +226,7 @@ def previous_month(today: dt.date) -> str:
 
 def publish_previous_month(settings: Settings, today: dt.date | None = None) -> dict:
     """Publish the last finished month unless it is published already."""
-    from ocop.warehouse import PublicationExists
+    from ocop.warehouse.publish import PublicationExists
 
     period = previous_month(today or dt.date.today())
     try:

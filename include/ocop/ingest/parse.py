@@ -18,7 +18,7 @@ import pandas as pd
 from ocop.config import Limits
 from ocop.ingest import legacy, values
 from ocop.ingest.header import HeaderMatch, find_header, is_total_row
-from ocop.ingest.readers import FileRejected, read_file
+from ocop.ingest.readers import FileRejected, column_letter, read_file
 from ocop.reference.groups import resolve_group
 from ocop.reference.provinces import resolve_province
 from ocop.text import nfc
@@ -49,6 +49,7 @@ class ParsedSubmission:
     records: pd.DataFrame
     legacy_encoding: str | None = None
     unknown_columns: list[str] = field(default_factory=list)
+    header_labels: dict[str, str] = field(default_factory=dict)  # column letter -> header text as sent
 
 
 def cell_text(value: object) -> str | None:
@@ -251,4 +252,5 @@ def parse_file(
         records=frame,
         legacy_encoding=match.legacy_header or (encodings.iloc[0] if len(encodings) else None),
         unknown_columns=[label for c, label in match.labels.items() if c not in used],
+        header_labels={column_letter(c): label for c, label in sorted(match.labels.items())},
     )

@@ -1,0 +1,100 @@
+"""Documented pandas checks: the narrow "check frame" the GX suites validate.
+
+GX validates single columns well; several rules are about two columns at once (a rating that
+was written but not recognised, a 5-star row's issuing level, a date given in the number
+cell). For those, one vectorised pandas expression per rule derives a helper column whose
+values GX then checks with a built-in expectation, so every rule is still reported through GX
+with the row ids of the offending rows:
+
+============================  ==========================================================
+check column                  derived as
+============================  ==========================================================
+required fields               the record column, blank text -> null (``NotBeNull``)
+``decision_date_given``       ``decision_date_raw``, else the date found in the number cell
+``rating``                    ``rating_class``, else the unrecognised ``rating_raw`` text
+``group``                     ``group_code`` as text, else the unrecognised ``group_raw``
+``decision_date_text``        ``decision_date`` (ISO), else the unparseable raw text
+``decision_dt``, ``expiry_dt``  ``decision_date`` / ``expiry_date`` as datetimes
+``row_province``              ``row_province_code``, ``"?<text>"`` when unresolved
+``five_star_level``           ``issuing_level`` ("" when none) of 5-star rows, else null
+``decision_no_ok``            ``decision_no_well_formed(decision_no)`` (null when blank)
+``legacy_converted``          ``legacy_encoding`` set and not ``legacy_failed``
+``dup_conflict_<field>``      the (owner key, product key) group disagrees on that field
+``dup_repeat``                2nd+ copy of a group whose copies all agree
+============================  ==========================================================
+
+Duplicates are judged only among rows that no other rule rejects, so they need the first
+pass's outcome: :func:`duplicate_frame` builds the frame of the second (duplicates) suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from ocop.dedupe.normalize import owner_key, product_key
+from ocop.ingest.values import decision_no_well_formed
+from ocop.validate.rules import DECISION_DATE_FIELD, REQUIRED_FIELDS
+
+# Facts a duplicate's copies must agree on; a disagreement is reported on the raw column.
+DUPLICATE_FACTS = {"rating_class": "rating_raw", "decision_no": "decision_no_raw", "decision_date": "decision_date_raw"}
+
+
+def _blank_to_null(s: pd.Series) -> pd.Series:
+    """Text column with blank / whitespace-only cells as null (object dtype)."""
+    s = s.astype(object)
+    return s.where(s.notna() & s.astype(str).str.strip().ne(""), None)
+
+
+def _per_value(s: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """``fn`` applied once per distinct non-null value (registers repeat values a lot)."""
+    values = {v: fn(v) for v in pd.unique(s.dropna())}
+    return s.map(values).astype(object).where(s.notna(), None)
+
+
+def check_frame(records: pd.DataFrame) -> pd.DataFrame:
+    """The first-pass check frame (row_id + one column per check), built from the records."""
+    r = records
+    out = pd.DataFrame({"row_id": r["row_id"].to_numpy()}, index=r.index)
+    for f in (*REQUIRED_FIELDS, DECISION_DATE_FIELD):
+        out[f] = _blank_to_null(r[f])
+    date_raw = out.pop(DECISION_DATE_FIELD)
+    out["decision_date_given"] = date_raw.where(date_raw.notna(), r["decision_date"].astype(object))
+    out["rating"] = r["rating_class"].astype(object).where(r["rating_class"].notna(), out["rating_raw"])
+    group = r["group_code"].astype("Int64").astype(str).astype(object)
+    out["group"] = group.where(r["group_code"].notna(), out["group_raw"])
+    out["decision_date_text"] = r["decision_date"].astype(object).where(r["decision_date"].notna(), date_raw)
+    out["decision_dt"] = pd.to_datetime(r["decision_date"], errors="coerce", format="ISO8601")
+    out["expiry_dt"] = pd.to_datetime(r["expiry_date"], errors="coerce", format="ISO8601")
+    out["status"] = r["status"].astype(object)
+    unresolved = r["row_province_unresolved"].fillna(False).astype(bool)
+    province = r["row_province_code"].astype(object)
+    out["row_province"] = province.where(~unresolved, "?" + r["province_raw"].astype(str))
+    level = r["issuing_level"].astype(object).fillna("")
+    out["five_star_level"] = level.where(r["rating_class"].eq("5").fillna(False).astype(bool), None)
+    out["legacy_failed"] = r["legacy_failed"].fillna(False).astype(bool)
+    out["legacy_converted"] = r["legacy_encoding"].notna() & ~out["legacy_failed"]
+    out["owner_type_inferred"] = r["owner_type_inferred"].fillna(False).astype(bool)
+    decision_no = _blank_to_null(r["decision_no"]).where(lambda s: s.notna(), out["decision_no_raw"])
+    out["decision_no_ok"] = _per_value(decision_no, decision_no_well_formed)
+    return out
+
+
+def duplicate_frame(records: pd.DataFrame, rejected: pd.Series) -> pd.DataFrame:
+    """The second-pass check frame: duplicate flags among rows not rejected by another rule."""
+    out = pd.DataFrame({"row_id": records["row_id"].to_numpy()}, index=records.index)
+    cand = records.loc[~rejected.to_numpy()]
+    key = _per_value(_blank_to_null(cand["owner"]), owner_key) + "\x1f" + _per_value(
+        _blank_to_null(cand["product_name"]), product_key)
+    key = key.dropna()
+    cand = cand.loc[key.index]
+    conflict = pd.Series(False, index=cand.index)
+    for fact, raw in DUPLICATE_FACTS.items():
+        values = cand[fact].astype(object).fillna("\x00")  # a blank differs from a value
+        flag = values.groupby(key, sort=False).transform("nunique").gt(1)
+        out[f"dup_conflict_{raw}"] = flag.reindex(out.index, fill_value=False)
+        conflict |= flag
+    repeat = key.groupby(key, sort=False).cumcount().gt(0) & ~conflict
+    out["dup_repeat"] = repeat.reindex(out.index, fill_value=False)
+    return out

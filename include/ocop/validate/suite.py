@@ -1,0 +1,159 @@
+"""The Great Expectations (1.x) suites, built from :data:`ocop.validate.rules.RULES`.
+
+Each row-level rule has one builder in :data:`_BUILDERS` that returns its GX expectations
+over the check frame of :mod:`ocop.validate.checks`; each expectation carries
+``meta={"rule": code, "field": record column}`` so a failed expectation's unexpected row ids
+become issues. Two suites are built: ``ocop-rows`` (every rule but duplicates) and
+``ocop-duplicates`` (judged among the rows the first suite did not reject).
+
+The snapshot date and the submitting province differ per file: they are GX expectation
+parameters (``{"$PARAMETER": ...}``) filled at validation time, so the suites are built once
+per process. The ephemeral context (no usage statistics, no progress bars) and its pandas
+batch definition are cached as well.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import lru_cache
+
+import pandas as pd
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network: never phone home
+
+import great_expectations as gx  # noqa: E402
+import great_expectations.expectations as gxe  # noqa: E402
+from great_expectations.data_context.types.base import (  # noqa: E402
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+
+from ocop.reference.groups import GROUPS_148  # noqa: E402
+from ocop.validate.checks import DUPLICATE_FACTS  # noqa: E402
+from ocop.validate.rules import (  # noqa: E402
+    DECISION_DATE_FIELD,
+    PROGRAM_START,
+    RATING_CLASSES,
+    REQUIRED_FIELDS,
+    RULES,
+)
+
+ROWS_SUITE = "ocop-rows"
+DUPLICATES_SUITE = "ocop-duplicates"
+DUPLICATE_RULES = frozenset({"R_DUPLICATE_CONFLICT", "W_DUPLICATE_IDENTICAL"})
+SNAPSHOT_PARAM = {"$PARAMETER": "snapshot_date"}
+PROVINCE_PARAM = {"$PARAMETER": "province_codes"}
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]}
+
+
+def _meta(code: str, field: str | None) -> dict:
+    return {"rule": code, "field": field}
+
+
+def _required(code: str) -> list:
+    exps = [gxe.ExpectColumnValuesToNotBeNull(column=f, meta=_meta(code, f)) for f in REQUIRED_FIELDS]
+    exps.append(gxe.ExpectColumnValuesToNotBeNull(column="decision_date_given",
+                                                  meta=_meta(code, DECISION_DATE_FIELD)))
+    return exps
+
+
+def _in_set(column: str, values) -> Callable[[str, str | None], list]:
+    return lambda code, field: [gxe.ExpectColumnValuesToBeInSet(column=column, value_set=values,
+                                                                meta=_meta(code, field))]
+
+
+def _duplicate_conflict(code: str, _field: str | None) -> list:
+    return [gxe.ExpectColumnValuesToBeInSet(column=f"dup_conflict_{raw}", value_set=[False], meta=_meta(code, raw))
+            for raw in DUPLICATE_FACTS.values()]
+
+
+def _expired(code: str, field: str | None) -> list:
+    return [
+        gxe.ExpectColumnValuesToBeBetween(column="expiry_dt", min_value=SNAPSHOT_PARAM, strict_min=True,
+                                          meta=_meta(code, field)),
+        gxe.ExpectColumnValuesToNotBeInSet(column="status", value_set=["expired"], meta=_meta(code, "status_raw")),
+    ]
+
+
+# Rule code -> builder(code, rule.field) of its expectations over the check frame.
+_BUILDERS: dict[str, Callable[[str, str | None], list]] = {
+    "R_REQUIRED_MISSING": lambda code, _field: _required(code),
+    "R_RATING_INVALID": _in_set("rating", list(RATING_CLASSES)),
+    "R_GROUP_UNKNOWN": _in_set("group", [str(c) for c in GROUPS_148]),
+    "R_DATE_INVALID": lambda code, field: [gxe.ExpectColumnValuesToMatchRegex(
+        column="decision_date_text", regex=r"^\d{4}-\d{2}-\d{2}$", meta=_meta(code, field))],
+    "R_DATE_BEFORE_PROGRAM": lambda code, field: [gxe.ExpectColumnValuesToBeBetween(
+        column="decision_dt", min_value=pd.Timestamp(PROGRAM_START), meta=_meta(code, field))],
+    "R_DATE_AFTER_SNAPSHOT": lambda code, field: [gxe.ExpectColumnValuesToBeBetween(
+        column="decision_dt", max_value=SNAPSHOT_PARAM, meta=_meta(code, field))],
+    "R_PROVINCE_MISMATCH": _in_set("row_province", PROVINCE_PARAM),
+    "R_FIVE_STAR_NOT_CENTRAL": _in_set("five_star_level", ["central"]),
+    "R_LEGACY_ENCODING": _in_set("legacy_failed", [False]),
+    "R_DUPLICATE_CONFLICT": _duplicate_conflict,
+    "W_DUPLICATE_IDENTICAL": _in_set("dup_repeat", [False]),
+    "W_EXPIRED": _expired,
+    "W_OWNER_TYPE_INFERRED": _in_set("owner_type_inferred", [False]),
+    "W_DECISION_NO_FORMAT": _in_set("decision_no_ok", [True]),
+    "W_LEGACY_CONVERTED": _in_set("legacy_converted", [False]),
+}
+
+
+def row_rule_codes() -> list[str]:
+    """Codes of the row-level rules (every one must have a builder)."""
+    return [r.code for r in RULES if r.level != "file"]
+
+
+@lru_cache(maxsize=None)
+def build_suite(name: str) -> gx.ExpectationSuite:
+    """The suite ``name`` (:data:`ROWS_SUITE` or :data:`DUPLICATES_SUITE`) built from RULES."""
+    _context()  # GX suites need an active context
+    want_duplicates = name == DUPLICATES_SUITE
+    suite = gx.ExpectationSuite(name=name)
+    for r in RULES:
+        if r.level == "file" or (r.code in DUPLICATE_RULES) != want_duplicates:
+            continue
+        for expectation in _BUILDERS[r.code](r.code, r.field):
+            suite.add_expectation(expectation)
+    return suite
+
+
+@lru_cache(maxsize=1)
+def _context():
+    """The process's ephemeral GX context: in memory, no analytics, no progress bars."""
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+@lru_cache(maxsize=1)
+def _batch_definition():
+    asset = _context().data_sources.add_pandas("ocop").add_dataframe_asset("check_frame")
+    return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def run_suite(name: str, frame: pd.DataFrame, *, snapshot_date: str, province_code: str):
+    """Validate ``frame`` against suite ``name``; returns the GX ``ExpectationSuiteValidationResult``.
+
+    Raises ``RuntimeError`` when an expectation itself failed to run (a bug, never data).
+    """
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(
+        build_suite(name),
+        result_format=RESULT_FORMAT,
+        expectation_parameters={"snapshot_date": pd.Timestamp(snapshot_date), "province_codes": [province_code]},
+    )
+    broken = [r for r in result.results if _raised(r.exception_info or {})]
+    if broken:
+        raise RuntimeError(f"GX expectation {broken[0].expectation_config.type} failed: {broken[0].exception_info}")
+    return result
+
+
+def _raised(info: dict) -> bool:
+    """GX reports an exception either flat or keyed by metric id."""
+    return bool(info.get("raised_exception")) or any(
+        isinstance(v, dict) and v.get("raised_exception") for v in info.values())
