@@ -1,0 +1,165 @@
+"""Warehouse load throughput: ``consolidate`` of N synthetic source records on PostgreSQL versus a
+bare ``COPY`` of the same rows into an unindexed table.
+
+    .venv/bin/python bench/warehouse_load.py bench [--url postgresql://...] [--records 100000]
+    .venv/bin/python bench/warehouse_load.py load --url URL --records N [--seed S]
+
+``bench`` creates a scratch database on the server, runs both and prints the ratio.
+``load`` (used by tests/test_warehouse_kill.py) migrates URL and consolidates N records once.
+Product identities come from an exact owner + product name stand-in, so the figure measures the
+warehouse (load, links, SCD2 rebuild), not the fuzzy deduplication.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import sys
+import time
+import uuid
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from ocop.reference.provinces import PROVINCES
+from ocop.text import fold
+from ocop.warehouse import Bundle, consolidate, make_engine, upgrade
+from ocop.warehouse.bulk import prepare
+from ocop.warehouse.schema import source_record
+
+KEY = ["submission_id", "row_id"]
+SNAPSHOTS = ("2025-03-31", "2025-06-30")
+
+
+def exact_assign(records, previous_links, overrides, next_product_id):
+    """Exact fold(owner)+fold(product_name) clusters; a cluster keeps its smallest previous id."""
+    recs = records.merge(previous_links, on=KEY, how="left")
+    recs["key"] = recs["owner"].map(fold) + "|" + recs["product_name"].map(fold)
+    ids = pd.to_numeric(recs["product_id"]).groupby(recs["key"], sort=True).min()
+    fresh = ids.isna()
+    ids[fresh] = np.arange(next_product_id, next_product_id + int(fresh.sum()))
+    links = recs[KEY].assign(product_id=recs["key"].map(ids).astype(int), rule="exact", score=1.0)
+    empty = pd.DataFrame(columns=["product_id", "a_submission_id", "a_row_id", "b_submission_id",
+                                  "b_row_id", "rule", "score"])
+    return argparse.Namespace(links=links, merges=empty, review=pd.DataFrame(),
+                              next_product_id=next_product_id + int(fresh.sum()))
+
+
+def _register(rng: np.random.Generator, province: str, n: int, snapshot: int) -> pd.DataFrame:
+    """One province's register at one snapshot: products 0..n-1, a few dropped, re-rated,
+    added and rejected in the second snapshot."""
+    ids = np.arange(n + (n // 20 if snapshot else 0))
+    if snapshot:
+        ids = ids[rng.random(len(ids)) > 0.05]
+    rating = np.where(ids % 4 == 0, "4", "3")
+    if snapshot:
+        rating = np.where(rng.random(len(ids)) < 0.05, "4", rating)
+    day = pd.Timestamp("2022-01-01") + pd.to_timedelta(ids % 1000, unit="D")
+    outcome = np.where(rng.random(len(ids)) < (0.01 if snapshot else 0), "rejected", "accepted")
+    return pd.DataFrame({
+        "row_id": np.arange(len(ids)), "sheet": "Danh sách", "excel_row": np.arange(len(ids)) + 5,
+        "owner": [f"HTX {province} số {i // 2}" for i in ids],
+        "product_name": [f"Sản phẩm {i}" for i in ids],
+        "owner_type": "HTX", "rating_class": rating, "group_code": ids % 6 + 1,
+        "decision_no": [f"{i}/QĐ-UBND" for i in ids],
+        "decision_date": day.strftime("%Y-%m-%d"),
+        "expiry_date": (day + pd.DateOffset(months=36)).strftime("%Y-%m-%d"),
+        "issuing_level": "provincial", "status": "valid", "outcome": outcome,
+        "raw_json": [f'{{"Tên sản phẩm": "Sản phẩm {i}"}}' for i in ids],
+    })
+
+
+def synthetic_bundles(records: int, seed: int = 0) -> list[Bundle]:
+    """About ``records`` source records: 34 provinces x 2 snapshots."""
+    rng = np.random.default_rng(seed)
+    per_register = max(1, records // (2 * len(PROVINCES)))
+    bundles = []
+    for province in PROVINCES:
+        for snap, day in enumerate(SNAPSHOTS):
+            recs = _register(rng, province, per_register, snap)
+            sha = hashlib.sha256(f"{seed}/{province}/{day}/{len(recs)}".encode()).hexdigest()
+            counts = recs["outcome"].value_counts()
+            meta = {"submission_id": f"{province}-{day}-{sha[:8]}", "province_code": province,
+                    "file_name": f"ocop_{province}_{day}.xlsx", "sha256": sha, "landed_path": None,
+                    "snapshot_date": day, "snapshot_date_source": "title",
+                    "received_at": f"{day}T12:00:00+07:00", "sheet": "Danh sách", "file_outcome": "accepted",
+                    "file_rule": None, "file_message": None, "rows_received": len(recs),
+                    "rows_accepted": int(counts.get("accepted", 0)), "rows_warned": 0,
+                    "rows_rejected": int(counts.get("rejected", 0)), "legacy_encoding": None, "columns": {}}
+            issues = pd.DataFrame({"row_id": recs.loc[recs["outcome"] == "rejected", "row_id"],
+                                   "rule": "R_RATING_INVALID", "severity": "reject"})
+            bundles.append(Bundle(meta, recs, issues))
+    return bundles
+
+
+def load(url: str, records: int, seed: int) -> float:
+    """Migrate ``url`` and consolidate the synthetic set once; returns the seconds taken."""
+    upgrade(url)
+    bundles = synthetic_bundles(records, seed)
+    engine = make_engine(url)
+    print("consolidating", flush=True)
+    start = time.perf_counter()
+    result = consolidate(engine, bundles, f"bench-{seed}", assign=exact_assign)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    print(f"loaded {len(result.loaded)} submissions, {result.stats.products} products in {elapsed:.2f} s",
+          flush=True)
+    return elapsed
+
+
+def bare_copy(url: str, bundles: list[Bundle]) -> float:
+    """COPY the same source records into an unindexed, unconstrained table."""
+    frames = [b.records.assign(submission_id=b.meta["submission_id"]) for b in bundles]
+    data = prepare(source_record, pd.concat(frames, ignore_index=True))
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain) as conn:
+        conn.execute("CREATE TABLE bare_copy AS SELECT * FROM source_record WITH NO DATA")
+        start = time.perf_counter()
+        buf = io.StringIO()
+        data.to_csv(buf, header=False, index=False, na_rep=r"\N")
+        cols = ", ".join(f'"{c}"' for c in data.columns)
+        with conn.cursor().copy(f"COPY bare_copy ({cols}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
+            copy.write(buf.getvalue())
+        conn.commit()
+        return time.perf_counter() - start
+
+
+def bench(server: str, records: int) -> None:
+    name = f"ocop_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = server.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
+    try:
+        consolidate_s = load(url, records, seed=0)
+        n = sum(len(b.records) for b in synthetic_bundles(records, 0))
+        copy_s = bare_copy(url, synthetic_bundles(records, 0))
+        print(f"source records: {n}")
+        print(f"consolidate: {consolidate_s:.2f} s ({n / consolidate_s:,.0f} records/s)")
+        print(f"bare COPY:   {copy_s:.2f} s ({n / copy_s:,.0f} records/s)")
+        print(f"ratio consolidate / bare COPY: {consolidate_s / copy_s:.1f}")
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("bench")
+    b.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    b.add_argument("--records", type=int, default=100_000)
+    ld = sub.add_parser("load")
+    ld.add_argument("--url", required=True)
+    ld.add_argument("--records", type=int, required=True)
+    ld.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.command == "bench":
+        bench(args.url, args.records)
+    else:
+        load(args.url, args.records, args.seed)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,161 @@
+"""Loading processed submissions into the warehouse: ``consolidate`` is one transaction.
+
+A :class:`Bundle` is what the earlier stages produce for one submission (meta, record frame
+with ``outcome``, issues). ``consolidate(engine, bundles, run_id)``:
+
+1. takes the warehouse write lock (PostgreSQL ``pg_advisory_xact_lock``; SQLite
+   ``BEGIN IMMEDIATE``), so concurrent consolidations run one after the other;
+2. skips bundles whose ``(province_code, sha256)`` is already loaded (idempotent);
+3. inserts submissions, source records, issues and data-quality figures (COPY / executemany);
+4. recomputes product identities and rebuilds ``product_version`` (:mod:`ocop.warehouse.rebuild`).
+
+Everything commits together or not at all: a failed or killed run leaves the previous state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ocop.warehouse import schema as s
+from ocop.warehouse.bulk import insert_frame
+from ocop.warehouse.db import is_postgres
+from ocop.warehouse.rebuild import RebuildStats, rebuild_products
+
+ADVISORY_LOCK_KEY = 0x0C0B_2025  # one lock for "the warehouse is being written"
+
+ISSUE_COLUMNS = ["row_id", "excel_row", "sheet", "rule", "field", "column_letter", "severity", "message_vi"]
+_META_COLUMNS = [
+    "submission_id", "province_code", "file_name", "sha256", "landed_path", "snapshot_date",
+    "snapshot_date_source", "received_at", "sheet", "file_rule", "file_message", "rows_received",
+    "rows_accepted", "rows_warned", "rows_rejected", "legacy_encoding",
+]
+
+
+@dataclass
+class Bundle:
+    """One processed submission: ``meta`` dict, ``records`` (record frame + ``outcome``; empty
+    for a file-level rejection) and ``issues`` (one row per rule hit)."""
+
+    meta: dict
+    records: pd.DataFrame
+    issues: pd.DataFrame
+
+
+@dataclass
+class ConsolidationResult:
+    run_id: str
+    loaded: list[str]                     # submission ids inserted by this run
+    skipped: list[str]                    # submission ids whose file was already loaded
+    stats: RebuildStats | None = None     # None when nothing new was loaded
+    review: pd.DataFrame = field(default_factory=pd.DataFrame)  # borderline pairs from dedupe
+
+
+def _default_assign() -> Callable:
+    from ocop.dedupe import assign_products
+
+    return assign_products
+
+
+def consolidate(engine: Engine, bundles: Iterable[Bundle], run_id: str,
+                assign: Callable | None = None) -> ConsolidationResult:
+    """Load ``bundles`` and rebuild products and versions, in one transaction."""
+    assign = assign or _default_assign()
+    bundles = list(bundles)
+    with engine.connect() as conn:
+        conn.execution_options(write_lock=True)
+        with conn.begin():
+            take_write_lock(conn)
+            new, skipped = _new_bundles(conn, bundles)
+            if not new:
+                return ConsolidationResult(run_id, [], skipped)
+            started = _utcnow()
+            load_submissions(conn, new, run_id, processed_at=started)
+            stats, review = rebuild_products(conn, run_id, assign)
+            record_dq_run(conn, run_id, started)
+    return ConsolidationResult(run_id, [b.meta["submission_id"] for b in new], skipped, stats, review)
+
+
+def take_write_lock(conn: Connection) -> None:
+    """Serialise writers. SQLite already holds its lock from ``BEGIN IMMEDIATE``."""
+    if is_postgres(conn):
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _new_bundles(conn: Connection, bundles: list[Bundle]) -> tuple[list[Bundle], list[str]]:
+    """Bundles whose file is not yet in the warehouse (nor earlier in this list), and the rest."""
+    seen = {tuple(r) for r in conn.execute(sa.select(s.submission.c.province_code, s.submission.c.sha256))}
+    new, skipped = [], []
+    for b in bundles:
+        key = (b.meta["province_code"], b.meta["sha256"])
+        if key in seen:
+            skipped.append(b.meta["submission_id"])
+        else:
+            new.append(b)
+            seen.add(key)
+    return new, skipped
+
+
+def submission_frame(bundles: list[Bundle], run_id: str, processed_at: datetime) -> pd.DataFrame:
+    rows = []
+    for b in bundles:
+        m = b.meta
+        row = {c: m.get(c) for c in _META_COLUMNS}
+        row.update(outcome=m["file_outcome"], run_id=run_id, processed_at=processed_at,
+                   columns_json=json.dumps(m.get("columns") or {}, ensure_ascii=False))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _with_submission(frames: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    parts = [df.assign(submission_id=sid) for sid, df in frames if not df.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def load_submissions(conn: Connection, bundles: list[Bundle], run_id: str, processed_at: datetime) -> None:
+    """Insert submissions, their source records, issues and per-rule counts (set-based)."""
+    insert_frame(conn, s.submission, submission_frame(bundles, run_id, processed_at), skip_existing=True)
+    records = _with_submission([(b.meta["submission_id"], b.records) for b in bundles])
+    insert_frame(conn, s.source_record, records, skip_existing=True)
+    issues = _with_submission([(b.meta["submission_id"], b.issues.reindex(columns=ISSUE_COLUMNS))
+                               for b in bundles])
+    insert_frame(conn, s.record_issue, issues)
+    insert_frame(conn, s.dq_rule_count, rule_counts(bundles, run_id))
+
+
+def rule_counts(bundles: list[Bundle], run_id: str) -> pd.DataFrame:
+    """``(run_id, submission_id, rule, n)``: issues per rule, and the file rule of a rejected file."""
+    rows = []
+    for b in bundles:
+        sid = b.meta["submission_id"]
+        counts = b.issues["rule"].value_counts() if "rule" in b.issues else pd.Series(dtype=int)
+        rows += [{"submission_id": sid, "rule": r, "n": int(n)} for r, n in counts.items()]
+        rule = b.meta.get("file_rule")
+        if rule and rule not in counts.index:
+            rows.append({"submission_id": sid, "rule": rule, "n": 1})
+    return pd.DataFrame(rows, columns=["submission_id", "rule", "n"]).assign(run_id=run_id)
+
+
+def record_dq_run(conn: Connection, run_id: str, started_at: datetime) -> None:
+    """(Re)write the run's totals from the submissions it loaded (set-based)."""
+    sub, dq = s.submission, s.dq_run
+    first = conn.scalar(sa.select(dq.c.started_at).where(dq.c.run_id == run_id)) or started_at
+    conn.execute(dq.delete().where(dq.c.run_id == run_id))
+    totals = (sa.select(sa.literal(run_id), sa.literal(first, sa.DateTime), sa.literal(_utcnow(), sa.DateTime),
+                        sa.func.count(), *[sa.func.sum(sub.c[c]) for c in
+                                           ("rows_received", "rows_accepted", "rows_warned", "rows_rejected")])
+              .where(sub.c.run_id == run_id))
+    conn.execute(dq.insert().from_select(
+        ["run_id", "started_at", "finished_at", "submissions", "rows_received", "rows_accepted",
+         "rows_warned", "rows_rejected"], totals))
+

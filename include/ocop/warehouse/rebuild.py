@@ -1,0 +1,233 @@
+"""Product identities and the SCD2 history (``product_version``), rebuilt from scratch.
+
+Run inside :func:`ocop.warehouse.load.consolidate`'s transaction, after new submissions are in:
+
+1. identities: ``assign`` (``ocop.dedupe.assign_products``) clusters every kept source record
+   (accepted/warned rows of accepted submissions, all provinces) given the previous links and
+   the manual overrides; ids stay stable and new ones come after ``max(product_id)``, so an id
+   is never reused. ``record_link`` is rewritten for the submissions whose links changed,
+   ``dedupe_merge`` entirely;
+2. presence: each accepted submission is its province's full register at its snapshot date;
+   snapshots of a province are ordered by (snapshot_date, received_at). A product is present in
+   a snapshot through its linked rows, or through a *rejected* row that matches, by exact
+   owner + product key, a product present in the province's previous snapshot (the product
+   stays, with its previous facts);
+3. one province per product: a product present in several provinces keeps the province of its
+   most recent decision date; the others are listed in ``province_conflict``;
+4. versions: consecutive presences with identical facts form one version, from the first
+   snapshot's date to the date of the snapshot where the product is absent or changed
+   (``valid_to`` NULL while open).
+
+All of it is pandas on the whole set, then bulk writes: an older snapshot arriving late gives
+exactly the in-order history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ocop.text import fold
+from ocop.warehouse import schema as s
+from ocop.warehouse.bulk import insert_frame, read_frame
+
+KEY = ["submission_id", "row_id"]
+ASSIGN_COLUMNS = ["submission_id", "row_id", "province_code", "owner", "product_name",
+                  "decision_date", "snapshot_date", "rating_class"]
+LINK_COLUMNS = [*KEY, "product_id", "rule", "score"]
+
+
+@dataclass(frozen=True)
+class RebuildStats:
+    products: int          # distinct products linked to kept records
+    new_products: int      # ids created by this run
+    versions: int          # rows of product_version
+    current: int           # open versions
+    conflicts: int         # products found in more than one province
+
+
+def _iso(column: sa.ColumnElement, name: str) -> sa.ColumnElement:
+    return sa.cast(column, sa.String).label(name)
+
+
+def accepted_snapshots(conn: Connection) -> pd.DataFrame:
+    """Accepted submissions in application order, with ``seq`` and the next snapshot's date."""
+    sub = s.submission
+    snaps = read_frame(conn, sa.select(sub.c.submission_id, sub.c.province_code,
+                                       _iso(sub.c.snapshot_date, "snapshot_date"), sub.c.received_at)
+                       .where(sub.c.outcome == s.ACCEPTED))
+    snaps = snaps.sort_values(["province_code", "snapshot_date", "received_at", "submission_id"],
+                              ignore_index=True)
+    by_province = snaps.groupby("province_code")
+    snaps["seq"] = by_province.cumcount()
+    snaps["next_date"] = by_province["snapshot_date"].shift(-1)
+    return snaps
+
+
+def _records(conn: Connection, outcomes: tuple[str, ...]) -> pd.DataFrame:
+    sr, sub = s.source_record, s.submission
+    facts = [sr.c[c] for c in s.VERSION_FACTS if c not in ("province_code", *s.RECORD_DATES)]
+    query = (sa.select(sr.c.submission_id, sr.c.row_id, sub.c.province_code, *facts,
+                       *[_iso(sr.c[c], c) for c in s.RECORD_DATES], _iso(sub.c.snapshot_date, "snapshot_date"))
+             .join_from(sr, sub, sr.c.submission_id == sub.c.submission_id)
+             .where(sub.c.outcome == s.ACCEPTED, sr.c.outcome.in_(outcomes)))
+    return read_frame(conn, query)
+
+
+def _previous_links(conn: Connection) -> pd.DataFrame:
+    return read_frame(conn, sa.select(*[s.record_link.c[c] for c in LINK_COLUMNS]))
+
+
+def _overrides(conn: Connection) -> pd.DataFrame:
+    o = s.dedupe_override
+    return read_frame(conn, sa.select(o.c.a_submission_id, o.c.a_row_id, o.c.b_submission_id,
+                                      o.c.b_row_id, o.c.action, o.c.who, o.c.why)
+                      .order_by(o.c.override_id))
+
+
+def _next_product_id(conn: Connection) -> int:
+    return conn.scalar(sa.select(sa.func.coalesce(sa.func.max(s.product.c.product_id), 0))) + 1
+
+
+def rebuild_products(conn: Connection, run_id: str, assign: Callable) -> tuple[RebuildStats, pd.DataFrame]:
+    """Recompute identities and rebuild ``product_version``; returns stats and dedupe's review."""
+    snaps = accepted_snapshots(conn)
+    kept = _records(conn, s.ROW_KEPT)
+    previous = _previous_links(conn)
+    result = assign(kept[ASSIGN_COLUMNS].copy(), previous[[*KEY, "product_id"]].copy(),
+                    _overrides(conn), _next_product_id(conn))
+    links = result.links[LINK_COLUMNS]
+    new_products = _write_identities(conn, links, previous, result.merges, run_id)
+    presence = carry_forward(linked_presence(kept, links, snaps),
+                             _records(conn, (s.ROW_REJECTED,)), snaps)
+    presence, conflicts = resolve_provinces(presence)
+    versions = build_versions(presence, snaps)
+    _write_versions(conn, versions, conflicts, run_id)
+    stats = RebuildStats(products=int(links["product_id"].nunique()), new_products=new_products,
+                         versions=len(versions), current=int(versions["is_current"].sum()),
+                         conflicts=len(conflicts))
+    return stats, result.review
+
+
+def _changed_submissions(links: pd.DataFrame, previous: pd.DataFrame) -> list[str]:
+    """Submissions having at least one link that is new or differs from the stored one."""
+    both = links.merge(previous, on=KEY, how="left", suffixes=("", "_old"), indicator=True)
+    differs = both["_merge"].eq("left_only")
+    for c in ("product_id", "rule", "score"):
+        new, old = both[c], both[f"{c}_old"]
+        differs |= ~(new.eq(old).fillna(False) | (new.isna() & old.isna())).astype(bool)
+    return sorted(both.loc[differs, "submission_id"].unique())
+
+
+def _write_identities(conn: Connection, links: pd.DataFrame, previous: pd.DataFrame,
+                      merges: pd.DataFrame, run_id: str) -> int:
+    p = s.product
+    existing = pd.Index(list(conn.scalars(sa.select(p.c.product_id))))
+    new_ids = pd.Index(links["product_id"].unique()).difference(existing)
+    insert_frame(conn, p, pd.DataFrame({"product_id": new_ids, "created_at": datetime.now(timezone.utc),
+                                        "created_run": run_id}))
+    changed = _changed_submissions(links, previous)
+    conn.execute(s.record_link.delete().where(s.record_link.c.submission_id.in_(changed)))
+    insert_frame(conn, s.record_link, links[links["submission_id"].isin(changed)])
+    conn.execute(s.dedupe_merge.delete())
+    insert_frame(conn, s.dedupe_merge, merges.assign(run_id=run_id))
+    return len(new_ids)
+
+
+def linked_presence(kept: pd.DataFrame, links: pd.DataFrame, snaps: pd.DataFrame) -> pd.DataFrame:
+    """One row per (snapshot, product) from linked records; duplicates collapse to the first row."""
+    p = (kept.merge(links[[*KEY, "product_id"]], on=KEY)
+         .merge(snaps[["submission_id", "seq"]], on="submission_id"))
+    return p.sort_values(KEY).drop_duplicates(["submission_id", "product_id"], ignore_index=True)
+
+
+def _identity_keys(df: pd.DataFrame) -> pd.Series:
+    """Exact owner + product key used to match a rejected row to a product."""
+    try:
+        from ocop.dedupe.normalize import owner_key, product_key
+    except ImportError:  # dedupe's normaliser not written yet: the plain fold key
+        owner_key = product_key = fold
+    return df["owner"].map(owner_key) + "\x1f" + df["product_name"].map(product_key)
+
+
+def carry_forward(presence: pd.DataFrame, rejected: pd.DataFrame, snaps: pd.DataFrame) -> pd.DataFrame:
+    """Add presences for products kept alive by a rejected row (see the module docstring)."""
+    rej = rejected.dropna(subset=["owner", "product_name"])
+    rej = rej.merge(snaps[["submission_id", "seq"]], on="submission_id")
+    rej = rej[rej["seq"] > 0]
+    if rej.empty:
+        return presence
+    rej = rej.assign(key=_identity_keys(rej))
+    carried: list[pd.DataFrame] = []
+    for (province, seq), rows in rej.groupby(["province_code", "seq"], sort=True):
+        everything = pd.concat([presence, *carried], ignore_index=True)
+        in_province = everything["province_code"].eq(province)
+        prev = everything[in_province & everything["seq"].eq(seq - 1)]
+        present_now = everything.loc[in_province & everything["seq"].eq(seq), "product_id"]
+        prev = prev[~prev["product_id"].isin(present_now)]
+        keep = prev[_identity_keys(prev).isin(rows["key"]).to_numpy()] if not prev.empty else prev
+        if not keep.empty:
+            snapshot_date = rows["snapshot_date"].iloc[0]
+            carried.append(keep.assign(seq=seq, snapshot_date=snapshot_date))
+    return pd.concat([presence, *carried], ignore_index=True)
+
+
+def resolve_provinces(presence: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep one province per product (most recent decision); list products seen in several."""
+    provinces = presence.groupby("product_id")["province_code"].nunique()
+    multi = presence[presence["product_id"].isin(provinces[provinces > 1].index)]
+    if multi.empty:
+        return presence, pd.DataFrame(columns=["product_id", "provinces", "chosen_province", "decision_dates"])
+    chosen = (multi.sort_values(["decision_date", "snapshot_date", "province_code"],
+                                ascending=[False, False, True])
+              .drop_duplicates("product_id")[["product_id", "province_code"]]
+              .rename(columns={"province_code": "chosen_province"}))
+    latest = multi.groupby(["product_id", "province_code"], as_index=False)["decision_date"].max()
+    latest["pair"] = latest["province_code"] + ":" + latest["decision_date"]
+    conflicts = (latest.groupby("product_id")
+                 .agg(provinces=("province_code", ",".join), decision_dates=("pair", ",".join))
+                 .reset_index().merge(chosen, on="product_id"))
+    p = presence.merge(chosen, on="product_id", how="left")
+    p = p[p["chosen_province"].isna() | p["chosen_province"].eq(p["province_code"])]
+    return p.drop(columns="chosen_province").reset_index(drop=True), conflicts
+
+
+def _same_as_previous(values: pd.Series) -> pd.Series:
+    prev = values.shift()
+    return (values.eq(prev).fillna(False) | (values.isna() & prev.isna())).astype(bool)
+
+
+def build_versions(presence: pd.DataFrame, snaps: pd.DataFrame) -> pd.DataFrame:
+    """SCD2 rows: a version starts where a product appears or a fact changes, and ends on the
+    date of its province's next snapshot after the last presence of the run."""
+    p = presence.sort_values(["product_id", "seq"], ignore_index=True)
+    starts = ~_same_as_previous(p["product_id"]) | p["seq"].ne(p["seq"].shift() + 1)
+    for fact in s.VERSION_FACTS:
+        starts |= ~_same_as_previous(p[fact])
+    run = starts.cumsum()
+    versions = p[starts].copy()
+    versions["last_seq"] = p.groupby(run)["seq"].last().to_numpy()
+    versions = versions.merge(snaps[["province_code", "seq", "next_date"]]
+                              .rename(columns={"seq": "last_seq"}), on=["province_code", "last_seq"])
+    versions = versions.rename(columns={"snapshot_date": "valid_from", "next_date": "valid_to"})
+    versions = versions[versions["valid_to"].isna() | versions["valid_from"].ne(versions["valid_to"])]
+    versions = versions.sort_values(["product_id", "valid_from"], ignore_index=True)
+    versions["version_no"] = versions.groupby("product_id").cumcount() + 1
+    versions["is_current"] = versions["valid_to"].isna()
+    return versions[["product_id", "version_no", *s.VERSION_FACTS, "valid_from", "valid_to",
+                     "is_current", *KEY]]
+
+
+def _write_versions(conn: Connection, versions: pd.DataFrame, conflicts: pd.DataFrame, run_id: str) -> None:
+    pc = s.province_conflict
+    detected = dict(conn.execute(sa.select(pc.c.product_id, pc.c.detected_run)).all())
+    conn.execute(s.product_version.delete())
+    insert_frame(conn, s.product_version, versions)
+    conn.execute(pc.delete())
+    conflicts = conflicts.assign(detected_run=[detected.get(int(i), run_id) for i in conflicts["product_id"]])
+    insert_frame(conn, pc, conflicts)

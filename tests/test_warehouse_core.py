@@ -1,0 +1,325 @@
+"""Warehouse on SQLite and PostgreSQL: migrations, consolidation, SCD2 history, counts, exports.
+
+The scenario: Hà Nội (01) and TP. Hồ Chí Minh (79) each send two snapshots.
+
+01 S1 2025-03-31: A 3★, B 4★, C 3★ (expires 2025-06-15), E 3★, H 3★ (also in 79, older decision)
+01 S2 2025-06-30: A re-rated 4★, C (status expired), D new 3★, E revoked; B is absent
+79 S1 2025-04-30: F 5★, G 3★, H 3★ (decision 2024-09-09: the most recent, so H belongs to 79)
+79 S2 2025-07-31: F, H; G's row is rejected (rating unreadable) so G stays as it was
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from ocop.text import fold
+from ocop.warehouse import (Bundle, consolidate, counts_as_of, counts_csv, counts_json, downgrade,
+                            export_links, format_counts_table, make_engine, upgrade)
+from ocop.warehouse import schema
+
+KEY = ["submission_id", "row_id"]
+
+
+# ------------------------------------------------------------------ builders and the stand-in
+
+def exact_assign(records, previous_links, overrides, next_product_id):
+    """Stand-in for ocop.dedupe.assign_products: exact fold(owner)+fold(product_name) clusters,
+    a cluster keeps the smallest id its records had, new clusters take fresh ids."""
+    recs = records.sort_values(KEY).merge(previous_links, on=KEY, how="left")
+    recs["key"] = recs["owner"].map(fold) + "|" + recs["product_name"].map(fold)
+    ids = pd.to_numeric(recs["product_id"]).groupby(recs["key"], sort=False).min()
+    for key in ids[ids.isna()].index:
+        ids[key] = next_product_id
+        next_product_id += 1
+    links = recs[KEY].assign(product_id=recs["key"].map(ids).astype(int), rule="exact", score=1.0)
+    merges = pd.DataFrame(columns=["product_id", "a_submission_id", "a_row_id", "b_submission_id",
+                                   "b_row_id", "rule", "score"])
+    return SimpleNamespace(links=links, merges=merges, review=pd.DataFrame(), next_product_id=next_product_id)
+
+
+def row(owner, name, rating, decision, *, status="valid", expiry=None, outcome="accepted", group=1):
+    exp = expiry or (pd.Timestamp(decision) + pd.DateOffset(months=36)).date().isoformat()
+    return {"owner": owner, "product_name": name, "rating_class": rating, "decision_date": decision,
+            "decision_no": f"{decision[-2:]}/QĐ-UBND", "expiry_date": exp, "status": status,
+            "group_code": group, "owner_type": "HTX" if owner.startswith("HTX") else "DN",
+            "issuing_level": "central" if rating == "5" else "provincial", "outcome": outcome}
+
+
+def bundle(province, snapshot, rows, received, *, file_outcome="accepted"):
+    records = pd.DataFrame(rows)
+    if not records.empty:
+        records.insert(0, "row_id", range(len(records)))
+        records["sheet"] = "Sheet1"
+        records["excel_row"] = records["row_id"] + 4
+        records["raw_json"] = [json.dumps({"Tên sản phẩm": r["product_name"]}, ensure_ascii=False)
+                               for r in rows]
+    sha = hashlib.sha256(f"{province}{snapshot}{rows}{file_outcome}".encode()).hexdigest()
+    rejected = [r for r in rows if r["outcome"] == "rejected"]
+    issues = pd.DataFrame([{"row_id": i, "excel_row": i + 4, "sheet": "Sheet1", "rule": "R_RATING_INVALID",
+                            "field": "rating", "column_letter": "E", "severity": "reject",
+                            "message_vi": "Hạng sao không hợp lệ"}
+                           for i, r in enumerate(rows) if r["outcome"] == "rejected"])
+    meta = {"submission_id": f"{province}-{snapshot}-{sha[:6]}", "province_code": province,
+            "file_name": f"ocop_{snapshot}.xlsx", "sha256": sha, "landed_path": f"/landing/{sha}",
+            "snapshot_date": snapshot, "snapshot_date_source": "title", "received_at": received,
+            "sheet": "Sheet1", "file_outcome": file_outcome,
+            "file_rule": None if file_outcome == "accepted" else "F_NO_HEADER",
+            "file_message": None, "rows_received": len(rows),
+            "rows_accepted": len(rows) - len(rejected), "rows_warned": 0, "rows_rejected": len(rejected),
+            "legacy_encoding": None, "columns": {"product_name": "B"}}
+    return Bundle(meta, records, issues)
+
+
+A = ("HTX Minh Phát", "Mật ong hoa nhãn")
+B = ("Công ty TNHH Trà Việt", "Trà xanh")
+C = ("HTX Gạo Sạch", "Gạo ST25")
+D = ("HTX Nấm Linh", "Nấm linh chi")
+E = ("HTX Miến Dong", "Miến dong")
+F = ("Công ty CP Cà phê Sài Gòn", "Cà phê rang xay")
+G = ("HTX Bánh Pía", "Bánh pía sầu riêng")
+H = ("HTX Sen Vàng", "Trà sen")
+
+HN1 = bundle("01", "2025-03-31", [row(*A, "3", "2024-01-10"), row(*B, "4", "2023-05-01"),
+                                  row(*C, "3", "2022-06-15"), row(*E, "3", "2024-04-04"),
+                                  row(*H, "3", "2024-03-01")], "2025-04-02T08:00:00+07:00")
+HN2 = bundle("01", "2025-06-30", [row(*A, "4", "2025-05-20"), row(*C, "3", "2022-06-15", status="expired"),
+                                  row(*D, "3", "2025-06-01"), row(*E, "3", "2024-04-04", status="revoked"),
+                                  row(*H, "3", "2024-03-01")], "2025-07-01T09:00:00+07:00")
+SG1 = bundle("79", "2025-04-30", [row(*F, "5", "2024-08-01"), row(*G, "3", "2024-02-02"),
+                                  row(*H, "3", "2024-09-09")], "2025-05-02T10:00:00+07:00")
+SG2 = bundle("79", "2025-07-31", [row(*F, "5", "2024-08-01"), row(*G, None, "2024-02-02", outcome="rejected"),
+                                  row(*H, "3", "2024-09-09")], "2025-08-01T10:00:00+07:00")
+HN_BAD = bundle("01", "2025-09-30", [], "2025-10-01T10:00:00+07:00", file_outcome="rejected")
+ALL = [HN1, SG1, HN2, SG2, HN_BAD]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request):
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def engine(url):
+    eng = make_engine(url)
+    yield eng
+    eng.dispose()
+
+
+def load(engine, bundles, run_id="run-1"):
+    return consolidate(engine, bundles, run_id, assign=exact_assign)
+
+
+def table(engine, t: sa.Table, drop=()) -> pd.DataFrame:
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(sa.select(t)).mappings().all(), columns=list(t.c.keys()))
+    df = df.drop(columns=list(drop))
+    return df.sort_values(list(df.columns), ignore_index=True) if not df.empty else df
+
+
+def history(engine) -> pd.DataFrame:
+    """product_version keyed by owner/product name (ids depend on arrival order)."""
+    return table(engine, schema.product_version, drop=["product_id"]).sort_values(
+        ["owner", "product_name", "version_no"], ignore_index=True)
+
+
+def province_line(counts, code):
+    return counts.by_province_class.set_index("province_code").loc[code]
+
+
+# ------------------------------------------------------------------------------------ tests
+
+def test_migrations_up_down_up(url):
+    eng = make_engine(url)
+    try:
+        with eng.connect() as conn:
+            insp = sa.inspect(conn)
+            assert set(schema.metadata.tables) <= set(insp.get_table_names())
+            assert {"v_official_counts", "v_products_current", "v_submission_status"} <= set(insp.get_view_names())
+            n = dict(conn.execute(sa.text("SELECT scheme, COUNT(*) FROM ref_province GROUP BY scheme")).all())
+            assert n == {"2008": 63, "2025": 34}
+            assert conn.scalar(sa.text("SELECT COUNT(*) FROM ref_product_group")) == 6
+            assert conn.scalar(sa.text("SELECT COUNT(*) FROM v_official_counts")) == 34
+        downgrade(url, "base")
+        with eng.connect() as conn:
+            insp = sa.inspect(conn)
+            assert set(insp.get_table_names()) == {"alembic_version"} and not insp.get_view_names()
+        upgrade(url)
+        with eng.connect() as conn:
+            assert conn.scalar(sa.text("SELECT COUNT(*) FROM v_submission_status")) == 34
+    finally:
+        eng.dispose()
+
+
+EXPECTED = {  # as_of: {province: (stars_3, stars_4, potential_5, stars_5, total)}
+    "2025-03-30": {"01": (0, 0, 0, 0, 0), "79": (0, 0, 0, 0, 0)},
+    "2025-03-31": {"01": (3, 1, 0, 0, 4), "79": (0, 0, 0, 0, 0)},
+    "2025-05-15": {"01": (3, 1, 0, 0, 4), "79": (2, 0, 0, 1, 3)},
+    "2025-06-15": {"01": (2, 1, 0, 0, 3), "79": (2, 0, 0, 1, 3)},   # C expired on 2025-06-15
+    "2025-06-29": {"01": (2, 1, 0, 0, 3), "79": (2, 0, 0, 1, 3)},
+    "2025-06-30": {"01": (1, 1, 0, 0, 2), "79": (2, 0, 0, 1, 3)},   # B absent, E revoked, A 4★, D new
+    "2025-08-15": {"01": (1, 1, 0, 0, 2), "79": (2, 0, 0, 1, 3)},   # G kept by its rejected row
+    "2027-03-01": {"01": (1, 1, 0, 0, 2), "79": (1, 0, 0, 1, 2)},   # G (2024-02-02 + 36 m) expired
+}
+
+
+def assert_expected(engine):
+    for day, provinces in EXPECTED.items():
+        counts = counts_as_of(engine, date.fromisoformat(day))
+        for code, expected in provinces.items():
+            got = province_line(counts, code)
+            assert tuple(int(got[c]) for c in ["stars_3", "stars_4", "potential_5", "stars_5", "total"]) == expected, (day, code)
+        assert counts.national["total"] == sum(v[4] for v in provinces.values())
+        assert len(counts.by_province_class) == 34
+
+
+def test_consolidate_history_and_counts(engine):
+    result = load(engine, ALL)
+    assert len(result.loaded) == 5 and result.skipped == []
+    assert result.stats.products == 8 and result.stats.conflicts == 1
+    assert_expected(engine)
+    hist = history(engine).set_index(["owner", "product_name", "version_no"])
+    # B ends on the date of the snapshot it is absent from; G's version stays open.
+    assert str(hist.loc[(*B, 1), "valid_to"]) == "2025-06-30"
+    assert pd.isna(hist.loc[(*G, 1), "valid_to"]) and bool(hist.loc[(*G, 1), "is_current"])
+    assert list(hist.loc[A]["rating_class"]) == ["3", "4"]
+    # H is one product, in 79 (most recent decision), listed as a conflict.
+    assert set(hist.loc[H]["province_code"]) == {"79"}
+    conflicts = table(engine, schema.province_conflict)
+    assert conflicts[["provinces", "chosen_province", "decision_dates"]].values.tolist() == [
+        ["01,79", "79", "01:2024-03-01,79:2024-09-09"]]
+
+
+def test_idempotent_reload_changes_nothing(engine):
+    load(engine, ALL)
+    before = {t.name: table(engine, t) for t in schema.metadata.sorted_tables}
+    again = load(engine, ALL, run_id="run-2")
+    assert again.loaded == [] and sorted(again.skipped) == sorted(b.meta["submission_id"] for b in ALL)
+    after = {t.name: table(engine, t) for t in schema.metadata.sorted_tables}
+    for name in before:
+        pd.testing.assert_frame_equal(before[name], after[name], obj=name)
+
+
+def test_out_of_order_snapshots_equal_in_order(url, engine, tmp_path, request):
+    load(engine, [HN2, SG2], run_id="late-first")
+    load(engine, [HN1, SG1, HN_BAD], run_id="early-second")
+    assert_expected(engine)
+    late = history(engine)
+    other_url = f"sqlite:///{tmp_path / 'in_order.db'}"
+    upgrade(other_url)
+    in_order = make_engine(other_url)
+    try:
+        for b in ALL:
+            load(in_order, [b])
+        pd.testing.assert_frame_equal(late.drop(columns=KEY), history(in_order).drop(columns=KEY),
+                                      check_dtype=False)
+    finally:
+        in_order.dispose()
+
+
+def test_rejected_file_and_submission_status(engine):
+    load(engine, ALL)
+    with engine.connect() as conn:
+        status = pd.DataFrame(conn.execute(sa.text("SELECT * FROM v_submission_status")).mappings().all())
+        rules = dict(conn.execute(sa.text("SELECT rule, SUM(n) FROM dq_rule_count GROUP BY rule")).all())
+        run = conn.execute(sa.text("SELECT submissions, rows_received, rows_rejected FROM dq_run")).one()
+    hn = status.set_index("province_code").loc["01"]
+    assert hn["latest_outcome"] == "rejected" and hn["latest_file_rule"] == "F_NO_HEADER"
+    assert str(hn["last_accepted_snapshot"]) == "2025-06-30"
+    assert rules == {"R_RATING_INVALID": 1, "F_NO_HEADER": 1}
+    assert tuple(run) == (5, 16, 1)
+
+
+def test_renderings_and_export_links(engine):
+    load(engine, ALL)
+    counts = counts_as_of(engine, date(2025, 8, 15))
+    csv_lines = counts_csv(counts).splitlines()
+    assert csv_lines[0] == "province_code,province_name,stars_3,stars_4,potential_5,stars_5,total,share_pct"
+    assert len(csv_lines) == 36
+    assert csv_lines[1].startswith("01,Hà Nội,1,1,0,0,2,40.0")
+    assert csv_lines[-1] == "VN,Toàn quốc,3,1,0,1,5,100.0"
+    text = format_counts_table(counts)
+    assert "Hồ Chí Minh" in text and "Toàn quốc" in text and "60.0" in text
+    doc = json.loads(counts_json(counts))
+    assert doc["national"]["total"] == 5 and doc["as_of"] == "2025-08-15"
+    assert counts.by_group[["group_code", "n", "share_pct"]].values.tolist() == [[1, 5, 100.0]]
+    assert counts.by_owner_type.set_index("owner_type")["n"].to_dict() == {"DN": 1, "HTX": 4}
+    links = export_links(engine)
+    assert list(links.columns) == ["product_id", "province_code", "file_name", "sheet", "row_number"]
+    assert len(links) == 5 + 5 + 3 + 2   # every kept row; the rejected G row is not exported
+    assert links.groupby("product_id").size().max() == 4   # H: two rows in 01, two in 79
+
+
+# ------------------------------------------------------------------ publication and roles
+
+def test_publish_freezes_counts_and_files(engine, tmp_path):
+    from openpyxl import load_workbook
+
+    from ocop.warehouse.publish import PublicationExists, publish
+
+    load(engine, [HN1, SG1])
+    folder = publish(engine, "2025-Q2", tmp_path)
+    assert folder == tmp_path / "2025-Q2"
+    assert (folder / "counts.csv").read_text(encoding="utf-8").splitlines()[-1] == "VN,Toàn quốc,4,1,0,1,6,100.0"
+    assert (folder / "chart.png").read_bytes()[:4] == b"\x89PNG"
+    wb = load_workbook(folder / "counts.xlsx")
+    assert wb.sheetnames == ["Theo tỉnh và hạng sao", "Theo nhóm sản phẩm", "Theo loại hình chủ thể"]
+    sheet = wb["Theo tỉnh và hạng sao"]
+    assert [c.value for c in sheet[1]][:3] == ["Mã tỉnh", "Tỉnh/thành phố", "3 sao"]
+    assert [c.value for c in sheet[36]][:2] == ["VN", "Toàn quốc"]
+    assert any("30/06/2025" in str(r[0].value) for r in sheet.iter_rows(min_row=37) if r[0].value)
+
+    with pytest.raises(PublicationExists):
+        publish(engine, "2025-Q2", tmp_path)
+    load(engine, [HN2, SG2])                    # late data changes the quarter's count
+    publish(engine, "2025-Q2", tmp_path, supersede_reason="Hà Nội gửi bổ sung")
+    with engine.connect() as conn:
+        pubs = conn.execute(sa.text("SELECT publication_id, status, superseded_reason, superseded_by "
+                                    "FROM publication ORDER BY publication_id")).all()
+        totals = dict(conn.execute(sa.text(
+            "SELECT publication_id, n FROM published_count "
+            "WHERE dimension = 'province_class' AND province_code = 'VN' AND key = 'total'")).all())
+    assert [tuple(p) for p in pubs] == [(1, "superseded", "Hà Nội gửi bổ sung", 2), (2, "published", None, None)]
+    assert totals == {1: 6, 2: 5}               # the superseded figures are kept as published
+    for statement in ("UPDATE published_count SET n = n + 1", "DELETE FROM published_count"):
+        with pytest.raises(sa.exc.DBAPIError), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+
+
+@pytest.mark.postgres
+def test_readonly_role(pg_url):
+    import uuid
+
+    import psycopg
+
+    from ocop.warehouse.roles import create_readonly_role
+
+    upgrade(pg_url)
+    engine = make_engine(pg_url)
+    role = f"ocop_reader_{uuid.uuid4().hex[:8]}"
+    try:
+        create_readonly_role(engine, role, password="s3cret'pw")
+        create_readonly_role(engine, role)        # idempotent
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'SET ROLE "{role}"')
+            assert conn.scalar(sa.text("SELECT COUNT(*) FROM v_official_counts")) == 34
+            assert conn.scalar(sa.text("SELECT COUNT(*) FROM submission")) == 0
+            for statement in ("INSERT INTO product VALUES (1, now(), 'x')",
+                              "UPDATE ref_province SET name = 'x'", "DELETE FROM ref_province"):
+                with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                    with conn.begin_nested() if conn.in_transaction() else conn.begin():
+                        conn.execute(sa.text(statement))
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
+        engine.dispose()
+        with psycopg.connect(pg_url.replace("+psycopg", ""), autocommit=True) as admin:
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"')
