@@ -1,0 +1,168 @@
+"""``assign_products``: every accepted source record -> a stable product id, with its audit.
+
+Steps: key every record (:mod:`normalize`); collapse identical keys within a province into
+*entities* (rule ``exact_key``); pick candidate pairs (:mod:`block`); score them (:mod:`score`);
+cluster with the chaining guard and the overrides (:mod:`cluster`, :mod:`identity`); give each
+cluster its stable id (:mod:`identity`). The warehouse calls this inside the consolidation
+transaction with the previous links and the override table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ocop.dedupe.block import candidate_pairs
+from ocop.dedupe.cluster import FORCED_RULE, EntitySubmissions, cluster
+from ocop.dedupe.identity import MERGE_ACTION, SPLIT_ACTION, override_pairs, stable_ids
+from ocop.dedupe.normalize import product_key, split_owner
+from ocop.dedupe.score import MERGE, REVIEW, score_pairs
+
+EXACT_RULE, UNIQUE_RULE = "exact_key", "unique"
+LINK_COLUMNS = ["submission_id", "row_id", "product_id", "rule", "score"]
+MERGE_COLUMNS = ["product_id", "a_submission_id", "a_row_id", "b_submission_id", "b_row_id", "rule", "score"]
+REVIEW_COLUMNS = [
+    "a_submission_id", "a_row_id", "b_submission_id", "b_row_id",
+    "a_owner", "a_product", "b_owner", "b_product", "score", "reason",
+]
+
+
+@dataclass
+class DedupeResult:
+    """Links (one per record), merges (the audit of every join), review pairs, next free id."""
+
+    links: pd.DataFrame
+    merges: pd.DataFrame
+    review: pd.DataFrame
+    next_product_id: int
+
+
+def assign_products(
+    records: pd.DataFrame, previous_links: pd.DataFrame, overrides: pd.DataFrame, next_product_id: int
+) -> DedupeResult:
+    """Cluster ``records`` into products and give each product its stable id (see module doc)."""
+    recs = key_records(records)
+    position = pd.Series(np.arange(len(recs)), index=pd.MultiIndex.from_arrays([recs["submission_id"], recs["row_id"]]))
+    splits = override_pairs(overrides, position, SPLIT_ACTION)
+    forced = override_pairs(overrides, position, MERGE_ACTION)
+    entity_of, entities = build_entities(recs, splits)
+    scored = score_pairs(candidate_pairs(entities), entities)
+    edges = pd.concat(
+        [
+            scored.loc[scored["decision"] == MERGE, ["a", "b", "rule", "score"]],
+            pd.DataFrame({"a": entity_of[forced[:, 0]], "b": entity_of[forced[:, 1]], "rule": FORCED_RULE, "score": 1.0}),
+        ],
+        ignore_index=True,
+    )
+    forbidden = {(min(a, b), max(a, b)) for a, b in zip(entity_of[splits[:, 0]], entity_of[splits[:, 1]], strict=True)}
+    clusters = cluster(entities, edges, forbidden, EntitySubmissions(entity_of, recs["submission_id"]))
+    previous = _previous_ids(recs, previous_links)
+    product_id, next_id = stable_ids(clusters.labels[entity_of], previous, next_product_id)
+    recs["product_id"] = product_id
+    rep = _representatives(entity_of)
+    review = pd.concat([scored.loc[scored["decision"] == REVIEW], clusters.refused], ignore_index=True)
+    labels_a, labels_b = (clusters.labels[review[c].to_numpy(dtype=int)] for c in ("a", "b"))
+    review = review[labels_a != labels_b]
+    return DedupeResult(
+        links=_links(recs, entity_of, rep, clusters.tree),
+        merges=_merges(recs, entity_of, rep, clusters.tree),
+        review=_review(recs, rep, review),
+        next_product_id=next_id,
+    )
+
+
+def key_records(records: pd.DataFrame) -> pd.DataFrame:
+    """Records in canonical order (submission, row) with their matching keys."""
+    recs = records.assign(submission_id=records["submission_id"].astype(str), row_id=records["row_id"].astype(int))
+    recs = recs.sort_values(["submission_id", "row_id"], ignore_index=True)
+    owners = pd.unique(recs["owner"])
+    split = [split_owner(o) for o in owners]
+    legal = pd.Series([s[0] for s in split], index=owners)
+    core = pd.Series([s[1] for s in split], index=owners)
+    names = pd.unique(recs["product_name"])
+    pkey = pd.Series([product_key(n) for n in names], index=names)
+    recs["legal"] = recs["owner"].map(legal).to_numpy()
+    recs["core"] = recs["owner"].map(core).to_numpy()
+    recs["okey"] = (recs["legal"] + " " + recs["core"]).str.strip()
+    recs["pkey"] = recs["product_name"].map(pkey).to_numpy()
+    recs["province"] = recs["province_code"].astype(str)
+    return recs
+
+
+def build_entities(recs: pd.DataFrame, splits: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+    """Entity position per record, and the entity frame (identical keys within one province).
+
+    The second record of a ``split`` override is peeled off into an entity of its own, so that
+    even identical keys can be kept apart.
+    """
+    peel = np.zeros(len(recs), dtype=np.int64)
+    peel[splits[:, 1]] = splits[:, 1] + 1
+    keys = [recs["province"], recs["okey"], recs["pkey"], pd.Series(peel)]
+    entity_of = pd.MultiIndex.from_arrays(keys).factorize()[0]
+    # factorize numbers entities by first record; records are in canonical order.
+    firsts = np.unique(entity_of, return_index=True)[1]
+    entities = recs.iloc[firsts][["province", "legal", "core", "okey", "pkey"]].reset_index(drop=True)
+    return entity_of, entities
+
+
+def _previous_ids(recs: pd.DataFrame, previous_links: pd.DataFrame) -> np.ndarray:
+    prev = previous_links.assign(
+        submission_id=previous_links["submission_id"].astype(str), row_id=previous_links["row_id"].astype(int)
+    )
+    prev = prev.drop_duplicates(["submission_id", "row_id"])
+    joined = recs[["submission_id", "row_id"]].merge(prev, on=["submission_id", "row_id"], how="left")
+    return joined["product_id"].to_numpy(dtype=float)
+
+
+def _representatives(entity_of: np.ndarray) -> np.ndarray:
+    """First record position of each entity."""
+    return np.unique(entity_of, return_index=True)[1]
+
+
+def _links(recs: pd.DataFrame, entity_of: np.ndarray, rep: np.ndarray, tree: pd.DataFrame) -> pd.DataFrame:
+    first_edge = pd.concat([tree[["a", "rule", "score"]], tree[["b", "rule", "score"]].rename(columns={"b": "a"})])
+    first_edge = first_edge.drop_duplicates("a").set_index("a")
+    n = len(entity_of)
+    rule = np.full(n, EXACT_RULE, dtype=object)
+    score = np.ones(n)
+    is_rep = np.zeros(n, dtype=bool)
+    is_rep[rep] = True
+    entity_rule = first_edge["rule"].reindex(range(len(rep))).fillna(UNIQUE_RULE).to_numpy()
+    entity_score = first_edge["score"].reindex(range(len(rep))).fillna(1.0).to_numpy()
+    rule[is_rep] = entity_rule[entity_of[is_rep]]
+    score[is_rep] = entity_score[entity_of[is_rep]]
+    return pd.DataFrame(
+        {"submission_id": recs["submission_id"], "row_id": recs["row_id"], "product_id": recs["product_id"],
+         "rule": rule, "score": score}
+    )[LINK_COLUMNS]
+
+
+def _merges(recs: pd.DataFrame, entity_of: np.ndarray, rep: np.ndarray, tree: pd.DataFrame) -> pd.DataFrame:
+    others = np.flatnonzero(~np.isin(np.arange(len(entity_of)), rep))
+    a = np.r_[rep[entity_of[others]], rep[tree["a"].to_numpy(dtype=int)]].astype(int)
+    b = np.r_[others, rep[tree["b"].to_numpy(dtype=int)]].astype(int)
+    return pd.DataFrame(
+        {
+            "product_id": recs["product_id"].to_numpy()[a],
+            "a_submission_id": recs["submission_id"].to_numpy()[a], "a_row_id": recs["row_id"].to_numpy()[a],
+            "b_submission_id": recs["submission_id"].to_numpy()[b], "b_row_id": recs["row_id"].to_numpy()[b],
+            "rule": np.r_[np.full(len(others), EXACT_RULE, dtype=object), tree["rule"].to_numpy(dtype=object)],
+            "score": np.r_[np.ones(len(others)), tree["score"].to_numpy(dtype=float)],
+        }
+    )[MERGE_COLUMNS]
+
+
+def _review(recs: pd.DataFrame, rep: np.ndarray, pairs: pd.DataFrame) -> pd.DataFrame:
+    a, b = rep[pairs["a"].to_numpy(dtype=int)], rep[pairs["b"].to_numpy(dtype=int)]
+    col = {c: recs[c].to_numpy() for c in ("submission_id", "row_id", "owner", "product_name")}
+    return pd.DataFrame(
+        {
+            "a_submission_id": col["submission_id"][a], "a_row_id": col["row_id"][a],
+            "b_submission_id": col["submission_id"][b], "b_row_id": col["row_id"][b],
+            "a_owner": col["owner"][a], "a_product": col["product_name"][a],
+            "b_owner": col["owner"][b], "b_product": col["product_name"][b],
+            "score": pairs["score"].to_numpy(dtype=float), "reason": pairs["reason"].to_numpy(dtype=object),
+        }
+    )[REVIEW_COLUMNS].sort_values("score", ascending=False, ignore_index=True)
