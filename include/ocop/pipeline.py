@@ -63,6 +63,9 @@ def engine_for(settings: Settings):
     """A warehouse engine with the schema migrated to the latest revision."""
     from ocop.warehouse import make_engine, upgrade
 
+    url = sa.engine.make_url(settings.warehouse_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     upgrade(settings.warehouse_url)
     return make_engine(settings.warehouse_url)
 
@@ -119,6 +122,8 @@ def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
         "submission_id": sid, "province_code": inc.province_code, "file_name": inc.name,
         "sha256": landed.sha256, "landed_path": landed.path, "received_at": landed.arrived_at,
         "source": inc.source,
+        # Until the file's own title or name says otherwise, the snapshot is dated on arrival.
+        "snapshot_date": arrived.date().isoformat(), "snapshot_date_source": "arrival",
     }
     try:
         parsed = parse_file(Path(landed.path), province_code=inc.province_code, file_name=inc.name,
@@ -129,13 +134,10 @@ def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
                     sheet=parsed.sheet, columns=parsed.columns, legacy_encoding=parsed.legacy_encoding)
     except FileRejected as exc:
         log.warning("%s/%s rejected: %s", inc.province_code, inc.name, exc)
-        validated = file_rejected({**meta, "snapshot_date": None}, exc.rule, exc.detail)
+        validated = file_rejected(meta, exc.rule, exc.detail)
     except Exception as exc:  # a file must never crash its province's task
         log.error("%s/%s could not be parsed:\n%s", inc.province_code, inc.name, traceback.format_exc())
-        validated = file_rejected({**meta, "snapshot_date": None}, "F_UNREADABLE", f"{type(exc).__name__}: {exc}")
-        meta.setdefault("snapshot_date", None)
-    meta.setdefault("snapshot_date", None)
-    meta.setdefault("snapshot_date_source", None)
+        validated = file_rejected(meta, "F_UNREADABLE", f"{type(exc).__name__}: {exc}")
     meta.update(
         file_outcome=validated.file_outcome, file_rule=validated.file_rule,
         file_message=validated.file_message_vi,

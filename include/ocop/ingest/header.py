@@ -27,7 +27,7 @@ class HeaderMatch:
     header_rows: list[int]                 # 0-based grid rows holding the header (1 or 2)
     fields: dict[str, int]                 # canonical field -> 0-based column
     labels: dict[int, str]                 # every non-empty header column -> its header text
-    legacy_header: str | None = None       # the header itself was typed in a legacy font
+    legacy_header: str | None = None       # the sheet was typed in this legacy font (tcvn3/vni)
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -38,69 +38,65 @@ class HeaderMatch:
         return {f: column_letter(c) for f, c in self.fields.items()}
 
 
-def _cell_field(value: object) -> tuple[str | None, str | None]:
-    """Canonical field of one header cell, trying a legacy-font reading when plain fails."""
+def sheet_encoding(rows: list[list[object]], sample_rows: int = 200) -> str | None:
+    """The legacy font (TCVN3/VNI) the sheet was typed in, if any, decided over many cells."""
+    texts = {v for row in rows[:sample_rows] for v in row if isinstance(v, str) and not v.isascii()}
+    return legacy.dominant_encoding(texts)
+
+
+def header_text(value: object, encoding: str | None) -> str | None:
+    """A header cell as Unicode text (converted from the sheet's legacy font when it has one)."""
     if value is None or value == "":
-        return None, None
+        return None
     text = str(value)
-    found = match_header(text)
-    if found:
-        return found, None
-    enc = legacy.detect(text)
-    if enc:
-        found = match_header(legacy.to_unicode(text, enc))
-        if found:
-            return found, enc
-    return None, None
+    return legacy.convert_as(text, encoding).text if encoding else text
 
 
-def _group_subfield(top: object, below: object) -> str | None:
+def _cell_field(text: str | None) -> str | None:
+    return match_header(text) if text else None
+
+
+def _group_subfield(top: str | None, below: str | None) -> str | None:
     if top is None or below is None:
         return None
-    subs = _GROUPS.get(header_key(str(top)))
-    return subs.get(header_key(str(below))) if subs else None
+    subs = _GROUPS.get(header_key(top))
+    return subs.get(header_key(below)) if subs else None
 
 
-def _match_row(rows: list[list[object]], r: int) -> HeaderMatch | None:
-    row = rows[r]
+def _match_row(rows: list[list[object]], r: int, encoding: str | None) -> HeaderMatch | None:
+    row = [header_text(v, encoding) for v in rows[r]]
     fields: dict[str, int] = {}
     labels: dict[int, str] = {}
-    legacy_enc = None
-    for c, value in enumerate(row):
-        f, enc = _cell_field(value)
-        if value not in (None, ""):
-            labels[c] = str(value)
+    for c, text in enumerate(row):
+        if text is None:
+            continue
+        labels[c] = text
+        f = _cell_field(text)
         if f and f not in fields:
             fields[f] = c
-            legacy_enc = legacy_enc or enc
     header_rows = [r]
     # A second header row under merged group cells: "Quyết định công nhận" over "Số" / "Ngày".
     if r + 1 < len(rows):
-        below = rows[r + 1]
+        below = [header_text(v, encoding) for v in rows[r + 1]]
         group_top = None
         sub_hits = 0
         for c in range(max(len(row), len(below))):
             top = row[c] if c < len(row) else None
-            if top not in (None, ""):
-                group_top = top
+            group_top = top if top is not None else group_top
             low = below[c] if c < len(below) else None
             sub = _group_subfield(group_top, low)
+            if sub is None and low is not None and top is None:
+                sub = _cell_field(low)  # a header cell that only the second row holds
             if sub and sub not in fields:
                 fields[sub] = c
-                labels[c] = f"{group_top} / {low}"
+                labels[c] = f"{group_top} / {low}" if group_top and group_top != low else low
                 sub_hits += 1
-            elif low not in (None, "") and (top in (None, "")):
-                f, _ = _cell_field(low)
-                if f and f not in fields:
-                    fields[f] = c
-                    labels[c] = str(low)
-                    sub_hits += 1
         if sub_hits:
             header_rows.append(r + 1)
     if not fields:
         return None
     return HeaderMatch(sheet=Sheet("", []), header_rows=header_rows, fields=fields, labels=labels,
-                       legacy_header=legacy_enc)
+                       legacy_header=encoding)
 
 
 def _required_missing(fields: dict[str, int]) -> list[str]:
@@ -114,8 +110,9 @@ def find_header(sheets: list[Sheet]) -> HeaderMatch | None:
     best: HeaderMatch | None = None
     for sheet in sheets:
         sheet_best: HeaderMatch | None = None
+        encoding = sheet_encoding(sheet.rows)
         for r in range(min(SCAN_ROWS, len(sheet.rows))):
-            m = _match_row(sheet.rows, r)
+            m = _match_row(sheet.rows, r, encoding)
             if m and (sheet_best is None or len(m.fields) > len(sheet_best.fields)):
                 sheet_best = m
         if sheet_best is None:

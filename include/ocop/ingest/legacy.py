@@ -23,6 +23,7 @@ more) after conversion. Ordinary Unicode Vietnamese, ASCII and Latin-1 words (``
 from __future__ import annotations
 
 import re
+from collections import Counter
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -270,3 +271,32 @@ def convert(text: str) -> LegacyResult:
     if (enc is not None and share >= _MIN_SHARE_DETECT) or _looks_legacy(text):
         return LegacyResult(text, enc, False)
     return LegacyResult(text, None, True)
+
+
+def dominant_encoding(texts, min_votes: int = 2, min_share: float = 0.6) -> str | None:
+    """The legacy font a whole sheet was typed in, by majority of its cells' detections.
+
+    A single short cell is ambiguous (``Soá QÑ`` reads as both fonts); a register typed in a
+    legacy font has dozens of cells that agree, so the vote is decided over all of them."""
+    votes = Counter(enc for t in texts if isinstance(t, str) and (enc := detect(t)))
+    if not votes:
+        return None
+    enc, n = votes.most_common(1)[0]
+    return enc if n >= min_votes and n / sum(votes.values()) >= min_share else None
+
+
+@lru_cache(maxsize=200_000)
+def convert_as(text: str, encoding: str) -> LegacyResult:
+    """Convert ``text`` from the sheet's known legacy ``encoding``.
+
+    The sheet's font was decided by a vote over all its cells, so every text is read in it,
+    except text that is real Unicode Vietnamese or ASCII as written. Text that still carries
+    legacy marks after conversion is flagged (``ok=False``) so its row is rejected."""
+    if not isinstance(text, str) or _plain(text):
+        return LegacyResult(text, None, True)
+    converted = to_unicode(text, encoding)
+    if converted == text or (_is_vietnamese_text(text) and not _is_vietnamese_text(converted)):
+        return LegacyResult(text, None, True)
+    if _looks_legacy(converted):
+        return LegacyResult(text, encoding, False)
+    return LegacyResult(converted, encoding, True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ocop.ingest import legacy, values
 from ocop.ingest.header import HeaderMatch, find_header, is_total_row
 from ocop.ingest.readers import FileRejected, column_letter, read_file
 from ocop.reference.groups import resolve_group
-from ocop.reference.provinces import resolve_province
+from ocop.reference.provinces import ProvinceMatch, resolve_province
 from ocop.text import nfc
 
 RAW_FIELDS = (
@@ -28,9 +29,8 @@ RAW_FIELDS = (
     "potential5_raw", "decision_no_raw", "decision_date_raw", "issuing_level_raw", "expiry_raw",
     "status_raw", "notes",
 )
-# Free-text fields checked for legacy (TCVN3/VNI) fonts.
-_TEXT_FIELDS = ("product_name", "owner", "owner_type_raw", "address", "province_raw", "group_raw",
-                "rating_raw", "issuing_level_raw", "status_raw", "notes")
+# Fields whose text may be typed in a legacy font (TCVN3/VNI) and is converted.
+_TEXT_FIELDS = RAW_FIELDS
 _LEGACY_SAMPLE = 2000  # distinct texts sampled before checking a whole file for legacy fonts
 _MIN_DATA_CELLS = 3  # a row with fewer filled fields is a note/signature (unless inside the table)
 
@@ -66,7 +66,7 @@ def cell_text(value: object) -> str | None:
         if value != value:  # NaN
             return None
         return str(int(value)) if value.is_integer() else repr(value)
-    text = nfc(value)
+    text = " ".join(unicodedata.normalize("NFC", str(value)).split())
     return text or None
 
 
@@ -122,25 +122,28 @@ def _raw_json(labels: dict[int, str], row: list[object]) -> str:
     return json.dumps(cells, ensure_ascii=False)
 
 
-def _convert_legacy(frame: pd.DataFrame) -> pd.DataFrame:
+def _convert_legacy(frame: pd.DataFrame, sheet_encoding: str | None) -> pd.DataFrame:
     """Convert TCVN3/VNI text to Unicode; flag rows whose text could not be converted.
 
-    Legacy fonts come file-wide (a register typed with .VnTime fonts), so a sample of the
-    file's distinct texts decides whether the whole file needs a look; only then is every
-    distinct text checked.
-    """
+    When the sheet as a whole was typed in a legacy font (decided over all its cells), every
+    text is read in that font; otherwise each distinct text is checked on its own (a few rows
+    pasted from an old document), after a sample of the file shows any sign of one."""
     frame["legacy_encoding"] = None
     frame["legacy_failed"] = False
     distinct = [t for t in pd.unique(frame[list(_TEXT_FIELDS)].to_numpy().ravel()) if isinstance(t, str)]
-    if not any(legacy.detect(t) for t in distinct[:_LEGACY_SAMPLE]) and len(distinct) > _LEGACY_SAMPLE:
-        return frame
-    suspicious = {t: r for t in distinct if (r := legacy.convert(t)).encoding or not r.ok}
+    if sheet_encoding:
+        results = {t: legacy.convert_as(t, sheet_encoding) for t in distinct}
+    else:
+        if len(distinct) > _LEGACY_SAMPLE and not any(legacy.detect(t) for t in distinct[:_LEGACY_SAMPLE]):
+            return frame
+        results = {t: legacy.convert(t) for t in distinct}
+    suspicious = {t: r for t, r in results.items() if r.encoding or not r.ok}
     for col in _TEXT_FIELDS:
         hit = frame[col].isin(list(suspicious))
         if not hit.any():
             continue
         res = frame.loc[hit, col].map(suspicious)
-        frame.loc[hit, col] = [nfc(r.text) if r.ok else r.text for r in res]
+        frame.loc[hit, col] = [r.text for r in res]
         frame.loc[hit, "legacy_encoding"] = [e or r.encoding for e, r in zip(frame.loc[hit, "legacy_encoding"], res)]
         frame.loc[res.index[[not r.ok for r in res]], "legacy_failed"] = True
     return frame
@@ -185,7 +188,7 @@ def _parse_values(frame: pd.DataFrame, raw_objects: dict[str, list[object]]) -> 
     frame["owner_type"] = given_type.where(given_type.notna(), inferred_type)
 
     prov = per_value(frame["province_raw"], resolve_province)
-    frame["row_province_code"] = prov.map(lambda m: m.code_2025 if m is not None else None)
+    frame["row_province_code"] = prov.map(lambda m: m.code_2025 if isinstance(m, ProvinceMatch) else None)
     frame["row_province_unresolved"] = frame["province_raw"].notna() & frame["row_province_code"].isna()
     return frame
 
@@ -234,7 +237,9 @@ def parse_file(
     frame.insert(1, "sheet", match.sheet.name)
     frame.insert(2, "excel_row", [r + 1 for r in data_rows])
     frame["raw_json"] = [_raw_json(match.labels, rows[r]) for r in data_rows]
-    frame = _convert_legacy(frame)
+    frame = _convert_legacy(frame, match.legacy_header)
+    for col in RAW_FIELDS:  # one spelling of tone marks (hoà/hòa), after legacy conversion
+        frame[col] = frame[col].map({t: nfc(t) for t in pd.unique(frame[col].dropna())})
     frame = _parse_values(frame, raw_objects)
 
     used = set(match.fields.values())

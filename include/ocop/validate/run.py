@@ -129,6 +129,14 @@ def _log_summary(v: Validated) -> None:
     )
 
 
+def _drop_moot_warnings(issues: pd.DataFrame) -> pd.DataFrame:
+    """W_EXPIRED says "loaded but not counted": moot on a row that is rejected anyway (a date
+    before 2018 is also long expired), so the province is told the real problem only."""
+    rejected = set(issues.loc[issues["rule"].map(lambda c: rule(c).level) == "reject", "row_id"])
+    moot = (issues["rule"] == "W_EXPIRED") & issues["row_id"].isin(rejected)
+    return issues.loc[~moot].reset_index(drop=True)
+
+
 def validate(parsed, snapshot_date: str | None = None, *, limits: Limits | None = None) -> Validated:
     """Validate a ``ParsedSubmission`` (duck-typed: see docs/architecture.md)."""
     limits = limits or Limits()
@@ -141,7 +149,8 @@ def validate(parsed, snapshot_date: str | None = None, *, limits: Limits | None 
     dup_frame = checks.duplicate_frame(records, _rejected_mask(records, row_issues))
     second = suite.run_suite(suite.DUPLICATES_SUITE, dup_frame, **params)
 
-    issues = _enrich(pd.concat([row_issues, _result_issues(second)], ignore_index=True), records, parsed.columns)
+    issues = pd.concat([row_issues, _result_issues(second)], ignore_index=True)
+    issues = _enrich(_drop_moot_warnings(issues), records, parsed.columns)
     records = records.assign(outcome=_outcomes(records, issues))
     counts = _counts(records, issues)
     too_many = counts["received"] > 0 and counts["rejected"] > limits.max_reject_share * counts["received"]
