@@ -14,7 +14,6 @@ The warehouse URL defaults to the embedded SQLite file ``$OCOP_HOME/warehouse.db
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import sys
 from enum import Enum
@@ -150,15 +149,20 @@ def publish(
 @dedupe_app.command("review")
 def dedupe_review(warehouse: WarehouseOpt = None, home: HomeOpt = None,
                   limit: Annotated[int, typer.Option(help="Show at most this many pairs.")] = 50) -> None:
-    """List borderline pairs that a person should decide."""
+    """List the borderline pairs a person should decide (then: ocop dedupe override)."""
     from ocop import pipeline
+    from ocop.dedupe.review import review_table
     from ocop.warehouse import review_pairs
 
     frame = review_pairs(pipeline.engine_for(_settings(warehouse, home)))
-    if frame.empty:
-        typer.echo("no borderline pairs to review")
-        return
-    typer.echo(frame.head(limit).to_string(index=False))
+    typer.echo("no borderline pairs to review" if frame.empty else review_table(frame, limit=limit))
+
+
+def _record_ref(text: str, option: str) -> tuple[str, int]:
+    sid, sep, row = text.rpartition("#")
+    if not sep or not sid or not row.isdigit():
+        raise typer.BadParameter("SUBMISSION_ID#ROW_ID, e.g. 01-e83aa216aa12dd3b#12", param_hint=option)
+    return sid, int(row)
 
 
 @dedupe_app.command("override")
@@ -171,16 +175,19 @@ def dedupe_override(
     warehouse: WarehouseOpt = None,
     home: HomeOpt = None,
 ) -> None:
-    """Record a Ministry decision on a pair; applied on every run from now on."""
+    """Record a Ministry decision on a pair of records; applied now and on every later run."""
     from ocop import pipeline
+    from ocop.dedupe.review import override_row
     from ocop.warehouse import record_override
 
-    if action not in ("merge", "split"):
-        raise typer.BadParameter("merge or split", param_hint="--action")
-    settings = _settings(warehouse, home)
-    record_override(pipeline.engine_for(settings), a, b, action, who, why)
-    summary = pipeline.consolidate([], settings, "override-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S"))
-    typer.echo(f"recorded: {action} {a} {b}; products rebuilt: {json.dumps(summary, default=str)}")
+    try:
+        row = override_row(_record_ref(a, "--a"), _record_ref(b, "--b"), action, who, why)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    run_id = "override-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stats = record_override(pipeline.engine_for(_settings(warehouse, home)), row, run_id)
+    typer.echo(f"recorded: {action} {a} {b}; products rebuilt: {stats.products} products, "
+               f"{stats.current} current versions")
 
 
 def main() -> None:  # pragma: no cover - console entry point

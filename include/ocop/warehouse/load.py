@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from ocop.warehouse import schema as s
 from ocop.warehouse.bulk import insert_frame
 from ocop.warehouse.db import is_postgres
-from ocop.warehouse.rebuild import RebuildStats, rebuild_products
+from ocop.warehouse.rebuild import RebuildStats, borderline_pairs, rebuild_products
 
 ADVISORY_LOCK_KEY = 0x0C0B_2025  # one lock for "the warehouse is being written"
 
@@ -159,3 +159,25 @@ def record_dq_run(conn: Connection, run_id: str, started_at: datetime) -> None:
         ["run_id", "started_at", "finished_at", "submissions", "rows_received", "rows_accepted",
          "rows_warned", "rows_rejected"], totals))
 
+
+
+def record_override(engine: Engine, row: dict, run_id: str, assign: Callable | None = None) -> RebuildStats:
+    """Store a Ministry decision on a pair of records (a ``dedupe_override`` row, see
+    ``ocop.dedupe.review.override_row``) and rebuild products with it, in one transaction.
+    Overrides are applied on every later rebuild too."""
+    assign = assign or _default_assign()
+    with engine.connect() as conn:
+        conn.execution_options(write_lock=True)
+        with conn.begin():
+            take_write_lock(conn)
+            values = {**row, "created_at": datetime.fromisoformat(row["created_at"]).astimezone(timezone.utc).replace(tzinfo=None)}
+            conn.execute(s.dedupe_override.insert().values(**values))
+            stats, _ = rebuild_products(conn, run_id, assign)
+    return stats
+
+
+def review_pairs(engine: Engine, assign: Callable | None = None) -> pd.DataFrame:
+    """Dedupe's borderline pairs over the records as they are now (reads only)."""
+    assign = assign or _default_assign()
+    with engine.connect() as conn:
+        return borderline_pairs(conn, assign)

@@ -231,3 +231,11 @@ def _write_versions(conn: Connection, versions: pd.DataFrame, conflicts: pd.Data
     conn.execute(pc.delete())
     conflicts = conflicts.assign(detected_run=[detected.get(int(i), run_id) for i in conflicts["product_id"]])
     insert_frame(conn, pc, conflicts)
+
+
+def borderline_pairs(conn: Connection, assign: Callable) -> pd.DataFrame:
+    """The review list dedupe gives for the current records, without writing anything."""
+    previous = _previous_links(conn)
+    result = assign(_records(conn, s.ROW_KEPT)[ASSIGN_COLUMNS].copy(), previous[[*KEY, "product_id"]].copy(),
+                    _overrides(conn), _next_product_id(conn))
+    return result.review
