@@ -1,11 +1,12 @@
 # The README's two commands: `make demo` and `make test`. Both work on a fresh machine with
 # only Python 3.11 and make: they create .venv and install requirements.txt into it.
 
+SHELL  := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-ENV    := . scripts/airflow_env.sh &&
+ENV    := OCOP_ROOT=$(CURDIR) && . scripts/airflow_env.sh &&
 
 .PHONY: demo test airflow bench bench-quick install clean lint
 

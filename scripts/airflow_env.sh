@@ -1,7 +1,7 @@
 # Environment for running the OCOP DAGs on this checkout with embedded defaults:
 # Airflow metadata in SQLite under ./airflow_home, the warehouse in ./data/warehouse.db.
-# Source it:  . scripts/airflow_env.sh
-_here="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
+# Source it from the repository root:  . scripts/airflow_env.sh   (or set OCOP_ROOT first)
+_here="${OCOP_ROOT:-$(pwd)}"
 export AIRFLOW_HOME="${AIRFLOW_HOME:-$_here/airflow_home}"
 export AIRFLOW__CORE__DAGS_FOLDER="$_here/dags"
 export AIRFLOW__CORE__PLUGINS_FOLDER="$_here/plugins"

@@ -17,7 +17,7 @@ def test_every_dag_imports_with_tags_owner_and_retries(tmp_path):
     code, result, out = run_dags(airflow_env(tmp_path), "--check")
     assert code == 0, out
     assert result["import_errors"] == {}
-    assert set(result["dags"]) == {"ocop_ingest", "ocop_publish"}
+    assert {"ocop_ingest", "ocop_publish"} <= set(result["dags"])
     for dag_id, facts in result["dags"].items():
         assert facts["tags"] and "ocop" in facts["tags"], dag_id
         assert facts["owners"] == ["ocop-data-engineering"], dag_id

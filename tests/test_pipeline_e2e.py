@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from compare_truth import compare
+
 from ocop.reference.provinces import PROVINCES
 
 
@@ -44,6 +46,14 @@ def test_cli_run_counts_and_links_equal_truth(tmp_path, small_national, warehous
     for day in truth["snapshot_dates"]:
         got = counts_from_csv(ocop("counts", "--warehouse", warehouse, "--as-of", day, "--format", "csv", env_home=home))
         assert got == truth["counts"][day], day
+
+    # Every injected problem reported with its rule, nothing else; files rejected as expected;
+    # deduplication within the issue's targets.
+    result = compare(truth, warehouse)
+    assert not any(result["counts"].values()), result["counts"]
+    assert result["files"] == {}
+    assert result["issues"] == {}
+    assert result["dedupe"]["precision"] >= 0.995 and result["dedupe"]["recall"] >= 0.99, result["dedupe"]
 
     accepted_records = sum(len(c) for c in truth["clusters"])
     links = ocop("export", "links", "--warehouse", warehouse, "--format", "csv", env_home=home)
