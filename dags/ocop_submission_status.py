@@ -1,0 +1,38 @@
+"""ocop_submission_status: every morning, list the provinces that need chasing and tell people.
+
+Wiring only (the logic is ``ocop.monitor.check_submissions``): provinces with no accepted
+snapshot in ``OCOP_STALE_DAYS`` days (default 120) and provinces whose latest file was rejected.
+When there is any, the notifiers (log; e-mail to ``OCOP_ALERT_TO`` via ``OCOP_SMTP_*``) get the
+list. A failed task of this DAG notifies through ``ocop.monitor.task_failure_callback``.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+from ocop import monitor, pipeline
+from ocop.config import Settings
+
+
+@dag(
+    dag_id="ocop_submission_status",
+    schedule="0 7 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={**pipeline.DAG_DEFAULT_ARGS, "on_failure_callback": monitor.task_failure_callback},
+    tags=["ocop", "monitoring"],
+    doc_md=__doc__,
+)
+def ocop_submission_status():
+    @task
+    def check() -> dict:
+        result = monitor.check_submissions(pipeline.engine_for(Settings.from_env()))
+        errors = [] if result.ok else monitor.notify_all(*result.message())
+        return {**result.as_dict(), "notify_errors": errors}
+
+    check()
+
+
+ocop_submission_status()

@@ -1,0 +1,257 @@
+"""The submission status page: what each of the 34 provinces last sent, and today's counts.
+
+Query logic and rendering live here (no Airflow import); the Airflow plugin
+``plugins/ocop_status.py`` only authenticates the request and returns :func:`render_html`.
+
+Per province: its latest submission (by arrival), the file outcome, rows received / accepted /
+warned / rejected, the snapshot date of its latest *accepted* submission and the days since
+then, and the province's ``report.json`` for that latest submission (found by submission id
+under ``<reports>/<code>/*/report.json``). Nationally: the official counts as of the page's date
+(:func:`ocop.warehouse.counts_as_of`, the one definition of a count) with an inline SVG chart.
+The HTML is self-contained (no script, no external CSS or fonts: the servers are offline).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ocop.reference.provinces import PROVINCES
+from ocop.warehouse import schema as s
+
+CLASS_LABELS = {"stars_3": "3 sao", "stars_4": "4 sao", "potential_5": "Tiềm năng 5 sao", "stars_5": "5 sao"}
+CLASS_COLOURS = {"stars_3": "#9ecae1", "stars_4": "#4292c6", "potential_5": "#fd8d3c", "stars_5": "#d94801"}
+
+
+@dataclass(frozen=True)
+class ProvinceStatus:
+    code: str
+    name: str
+    latest_submission_id: str | None = None
+    latest_file_name: str | None = None
+    latest_received_at: dt.datetime | None = None
+    latest_snapshot_date: dt.date | None = None
+    latest_outcome: str | None = None            # accepted / rejected; None: never submitted
+    latest_file_rule: str | None = None
+    rows_received: int | None = None
+    rows_accepted: int | None = None
+    rows_warned: int | None = None
+    rows_rejected: int | None = None
+    last_accepted_snapshot: dt.date | None = None
+    days_since_accepted: int | None = None        # None: no accepted snapshot ever
+    report_json: str | None = None                # path relative to the reports folder
+
+
+@dataclass(frozen=True)
+class StatusPage:
+    as_of: dt.date
+    provinces: list[ProvinceStatus]
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)   # code -> {stars_3.., total}
+    national: dict[str, int] = field(default_factory=dict)
+
+
+def _date(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def latest_submissions(engine: Engine, today: dt.date) -> list[ProvinceStatus]:
+    """One line per 2025 province (all 34, in code order), from the ``submission`` table."""
+    sub = s.submission
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(
+            sub.c.province_code, sub.c.submission_id, sub.c.file_name, sub.c.received_at,
+            sub.c.snapshot_date, sub.c.outcome, sub.c.file_rule, sub.c.rows_received,
+            sub.c.rows_accepted, sub.c.rows_warned, sub.c.rows_rejected,
+        ).order_by(sub.c.province_code, sub.c.received_at, sub.c.submission_id)).mappings().all()
+    latest: dict[str, dict] = {}
+    last_ok: dict[str, dt.date] = {}
+    for r in rows:
+        latest[r["province_code"]] = dict(r)          # ordered by arrival: the last one wins
+        snap = _date(r["snapshot_date"])
+        if r["outcome"] == s.ACCEPTED and snap is not None and snap <= today:
+            last_ok[r["province_code"]] = max(snap, last_ok.get(r["province_code"], snap))
+    out = []
+    for code, prov in sorted(PROVINCES.items()):
+        r = latest.get(code)
+        ok = last_ok.get(code)
+        base = dict(code=code, name=prov.short_name, last_accepted_snapshot=ok,
+                    days_since_accepted=(today - ok).days if ok else None)
+        if r is None:
+            out.append(ProvinceStatus(**base))
+            continue
+        out.append(ProvinceStatus(
+            **base, latest_submission_id=r["submission_id"], latest_file_name=r["file_name"],
+            latest_received_at=r["received_at"], latest_snapshot_date=_date(r["snapshot_date"]),
+            latest_outcome=r["outcome"], latest_file_rule=r["file_rule"],
+            rows_received=r["rows_received"], rows_accepted=r["rows_accepted"],
+            rows_warned=r["rows_warned"], rows_rejected=r["rows_rejected"]))
+    return out
+
+
+def report_index(reports_root: Path, province_code: str) -> dict[str, Path]:
+    """``{submission id: report.json path}`` of one province's outbox folder."""
+    found: dict[str, Path] = {}
+    folder = Path(reports_root) / province_code
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob("*/report.json")):
+        try:
+            sid = json.loads(path.read_text(encoding="utf-8")).get("submission_id")
+        except (OSError, ValueError):
+            continue
+        if sid:
+            found[sid] = path
+    return found
+
+
+def build_status(engine: Engine, reports_root: Path | None, today: dt.date | None = None) -> StatusPage:
+    """Everything the page shows, as data."""
+    from ocop.warehouse import counts_as_of
+
+    today = today or dt.date.today()
+    provinces = latest_submissions(engine, today)
+    if reports_root is not None:
+        root = Path(reports_root)
+        with_reports = []
+        for p in provinces:
+            path = report_index(root, p.code).get(p.latest_submission_id) if p.latest_submission_id else None
+            rel = path.relative_to(root).as_posix() if path else None
+            with_reports.append(ProvinceStatus(**{**p.__dict__, "report_json": rel}))
+        provinces = with_reports
+    c = counts_as_of(engine, today)
+    counts = {r["province_code"]: {k: int(r[k]) for k in (*CLASS_LABELS, "total")}
+              for r in c.by_province_class.to_dict("records")}
+    return StatusPage(as_of=today, provinces=provinces, counts=counts,
+                      national={k: int(v) for k, v in c.national.items()})
+
+
+# --------------------------------------------------------------------------- rendering
+
+def _e(value) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _n(value) -> str:
+    return "–" if value is None else f"{int(value):,}"
+
+
+def bar_chart_svg(page: StatusPage, width: int = 900, bar_height: int = 14) -> str:
+    """Horizontal stacked bars, one per province (products by class), plus a legend."""
+    label_w, pad, top = 110, 4, 28
+    rows = page.provinces
+    max_total = max([page.counts.get(p.code, {}).get("total", 0) for p in rows] + [1])
+    plot_w = width - label_w - 60
+    height = top + len(rows) * (bar_height + pad) + 10
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Official counts by province" '
+             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" '
+             f'font-size="11">']
+    x = label_w
+    for key, label in CLASS_LABELS.items():
+        parts.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{CLASS_COLOURS[key]}"/>'
+                     f'<text x="{x + 16}" y="16">{_e(label)}</text>')
+        x += 24 + 7 * len(label)
+    for i, p in enumerate(rows):
+        y = top + i * (bar_height + pad)
+        c = page.counts.get(p.code, {})
+        parts.append(f'<text x="{label_w - 6}" y="{y + bar_height - 3}" text-anchor="end">{_e(p.name)}</text>')
+        x = float(label_w)
+        for key in CLASS_LABELS:
+            w = plot_w * c.get(key, 0) / max_total
+            if w > 0:
+                parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_height}" '
+                             f'fill="{CLASS_COLOURS[key]}"><title>{_e(p.name)}: {c.get(key, 0)} '
+                             f'{_e(CLASS_LABELS[key])}</title></rect>')
+                x += w
+        parts.append(f'<text x="{x + 4:.1f}" y="{y + bar_height - 3}" class="total">{c.get("total", 0)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:1.2rem;color:#1a202c}
+h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.6rem}
+table{border-collapse:collapse;font-size:.85rem}th,td{border:1px solid #cbd5e0;padding:.25rem .5rem}
+th{background:#edf2f7;text-align:left}td.num{text-align:right}
+tr.rejected td.outcome{color:#c53030;font-weight:600}tr.accepted td.outcome{color:#2f855a}
+tr.stale td.days{color:#c53030;font-weight:600}.muted{color:#718096}
+.national{font-size:1rem;margin:.5rem 0}
+"""
+
+
+def render_html(page: StatusPage, report_url: str = "reports/", stale_days: int = 120) -> str:
+    """The page. ``report_url`` is the (relative) URL prefix the report files are served under."""
+    nat = page.national
+    lines = []
+    for p in page.provinces:
+        c = page.counts.get(p.code, {})
+        stale = p.days_since_accepted is None or p.days_since_accepted > stale_days
+        classes = " ".join(x for x in (p.latest_outcome or "none", "stale" if stale else "") if x)
+        report = (f'<a href="{_e(report_url + p.report_json)}">report.json</a>' if p.report_json else
+                  '<span class="muted">–</span>')
+        folder = f'<a href="{_e(report_url + p.code + "/")}">thư mục</a>'
+        outcome = _e(p.latest_outcome or "chưa nộp")
+        if p.latest_file_rule:
+            outcome += f' <span class="muted">({_e(p.latest_file_rule)})</span>'
+        lines.append(
+            f'<tr class="{classes}" data-province="{_e(p.code)}">'
+            f'<td>{_e(p.code)}</td><td class="name">{_e(p.name)}</td>'
+            f'<td>{_e(p.latest_file_name) or "–"}</td>'
+            f'<td>{_e(p.latest_received_at.strftime("%Y-%m-%d %H:%M") if p.latest_received_at else "–")}</td>'
+            f'<td>{_e(p.latest_snapshot_date or "–")}</td><td class="outcome">{outcome}</td>'
+            f'<td class="num">{_n(p.rows_received)}</td><td class="num">{_n(p.rows_accepted)}</td>'
+            f'<td class="num">{_n(p.rows_warned)}</td><td class="num">{_n(p.rows_rejected)}</td>'
+            f'<td>{_e(p.last_accepted_snapshot or "–")}</td>'
+            f'<td class="num days">{_n(p.days_since_accepted)}</td>'
+            f'<td>{report} · {folder}</td>'
+            f'<td class="num count" data-total="{c.get("total", 0)}">{_n(c.get("total", 0))}</td></tr>')
+    header = ("<tr><th>Mã</th><th>Tỉnh/thành</th><th>Tệp nộp gần nhất</th><th>Nhận lúc (UTC)</th>"
+              "<th>Ngày chốt</th><th>Kết quả</th><th>Dòng nhận</th><th>Hợp lệ</th><th>Cảnh báo</th>"
+              "<th>Bị loại</th><th>Bản chốt hợp lệ gần nhất</th><th>Số ngày</th><th>Báo cáo</th>"
+              "<th>Sản phẩm OCOP</th></tr>")
+    summary = (f'<p class="national" id="national-total">Toàn quốc ngày {_e(page.as_of)}: '
+               f'<b>{_n(nat.get("total", 0))}</b> sản phẩm OCOP còn hiệu lực — '
+               + ", ".join(f'{_n(nat.get(k, 0))} {_e(v)}' for k, v in CLASS_LABELS.items()) + "</p>")
+    return (
+        "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\">"
+        "<title>OCOP: tình trạng nộp số liệu</title>"
+        f"<style>{_CSS}</style></head><body>"
+        f"<h1>OCOP: tình trạng nộp số liệu của 34 tỉnh/thành (ngày {_e(page.as_of)})</h1>"
+        f"{summary}"
+        f"<h2>Số sản phẩm chính thức theo tỉnh/thành</h2>{bar_chart_svg(page)}"
+        f"<h2>Lần nộp gần nhất</h2><p class=\"muted\">Tô đỏ: tệp gần nhất bị loại, hoặc không có bản chốt "
+        f"hợp lệ trong {stale_days} ngày.</p>"
+        f"<table id=\"provinces\"><thead>{header}</thead><tbody>{''.join(lines)}</tbody></table>"
+        "</body></html>")
+
+
+def resolve_report_file(reports_root: Path, relative: str) -> Path | None:
+    """A file under the reports folder named by a URL path, or None (no escaping the folder)."""
+    root = Path(reports_root).resolve()
+    target = (root / relative).resolve()
+    if target != root and root not in target.parents:
+        return None
+    return target if target.exists() else None
+
+
+def directory_listing_html(reports_root: Path, relative: str) -> str | None:
+    folder = resolve_report_file(reports_root, relative)
+    if folder is None or not folder.is_dir():
+        return None
+    rel = folder.relative_to(Path(reports_root).resolve()).as_posix()
+    items = []
+    for child in sorted(folder.iterdir()):
+        name = child.name + ("/" if child.is_dir() else "")
+        items.append(f'<li><a href="{_e(name)}">{_e(name)}</a></li>')
+    return (f"<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>{_e(rel)}</title>"
+            f"<style>{_CSS}</style></head><body><h1>Báo cáo: {_e(rel)}/</h1>"
+            f"<p><a href=\"../\">..</a></p><ul>{''.join(items)}</ul></body></html>")

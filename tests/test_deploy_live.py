@@ -1,0 +1,414 @@
+"""A real deployment on this machine: the Airflow components as separate processes.
+
+``airflow api-server``, ``airflow scheduler`` and ``airflow dag-processor`` (LocalExecutor; no
+triggerer: nothing defers, and Asset-triggered runs are created by the scheduler) on a fresh
+PostgreSQL metadata database, the simple auth manager with a known user, the warehouse in a
+second fresh PostgreSQL database, the OCOP folders in tmp. The DAGs are unpaused and
+``ocop_ingest`` triggered through the REST API v2 with a JWT from ``POST /auth/token``; the run
+must succeed, the warehouse Asset must trigger ``ocop_publish``, and the official counts must
+equal the generator's ground truth. Then the status page (plugin) is checked: it refuses
+anonymous callers, and a headless Chromium logs in through Airflow's login page, opens the
+page in the Airflow UI and finds all 34 provinces and the counts (screenshot in
+``test-artifacts/``).
+
+The servers start once for the module; every process group is killed at the end, also when a
+test fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from airflow_helpers import airflow_env
+
+pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.xdist_group("airflow")]
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+PG_SERVER = os.environ.get("OCOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+USER, ROLE = "ocop", "admin"
+DAG_IDS = ("ocop_ingest", "ocop_publish", "ocop_submission_status")
+TIMINGS: dict[str, float] = {}
+
+
+# --------------------------------------------------------------------------- processes
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _create_db(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{PG_SERVER.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _drop_db(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Stack:
+    """The processes of one deployment; ``stop()`` kills each process group and stragglers."""
+
+    def __init__(self, tmp: Path, env: dict[str, str], port: int, password: str):
+        self.tmp, self.env, self.port, self.password = tmp, env, port, password
+        self.base = f"http://127.0.0.1:{port}"
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, *args: str) -> None:
+        log = open(self.tmp / f"{name}.log", "wb")
+        self.procs[name] = subprocess.Popen(["airflow", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.tmp)
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
+
+    def log_tail(self, name: str, n: int = 4000) -> str:
+        path = self.tmp / f"{name}.log"
+        return path.read_text(errors="replace")[-n:] if path.exists() else ""
+
+    def stop(self) -> None:
+        family: list[psutil.Process] = []
+        for proc in self.procs.values():
+            try:
+                family += [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+            except psutil.NoSuchProcess:
+                pass
+        for proc in self.procs.values():
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        _, alive = psutil.wait_procs(family, timeout=15)
+        for proc in self.procs.values():
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for p in alive:  # a child that left the group (setsid) is still ours
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(alive, timeout=5)
+        for proc in self.procs.values():
+            proc.wait(timeout=5)
+
+
+def _wait(what: str, predicate, timeout: float, stack: Stack | None = None, every: float = 1.0):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if stack is not None:
+            stack.check_alive()
+        try:
+            last = predicate()
+            if last:
+                return last
+        except (httpx.HTTPError, OSError) as exc:
+            last = exc
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    """The generator's small national set, cut down to a few provinces for speed.
+
+    Every task of a real deployment is its own process (~9 s each here, imports included), so
+    the 69 files of all 34 provinces would take minutes; the full set runs in test_dags.py
+    (dag.test). The provinces kept share no product with any other province (the truth's
+    clusters), so their counts are exactly the truth's, and every other province counts 0:
+    01, 79 and the province with a rejected file."""
+    from ocop.generate import generate
+
+    out = tmp_path_factory.mktemp("live-national")
+    truth = json.loads(Path(generate(out, seed=7, scale=0.03)).read_text(encoding="utf-8"))
+    cross = {p for c in truth["clusters"] for p in {r.split("/")[0] for r in c}
+             if len({r.split("/")[0] for r in c}) > 1}
+    rejected = {f["province_code"] for f in truth["files"] if f["file_outcome"] == "rejected"}
+    keep = sorted(({"01", "79"} | set(sorted(rejected)[:1])) - cross)
+    assert len(keep) >= 2, (cross, rejected)
+    inbox = out / "live-inbox"
+    for code in keep:
+        shutil.copytree(out / "inbox" / code, inbox / code)
+    files = [f for f in truth["files"] if f["province_code"] in keep]
+    counts = {day: {code: (c if code in keep else dict.fromkeys(c, 0)) for code, c in per.items()}
+              for day, per in truth["counts"].items()}
+    return inbox, {**truth, "files": files, "counts": counts}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, national):
+    inbox, _truth = national
+    tmp = tmp_path_factory.mktemp("live-airflow")
+    suffix = uuid.uuid4().hex[:8]
+    meta_db, wh_db = f"ocop_live_meta_{suffix}", f"ocop_live_wh_{suffix}"
+    port, password = _free_port(), secrets.token_urlsafe(12)
+    (tmp / "passwords.json").write_text(json.dumps({USER: password}))
+    stack = None
+    _create_db(meta_db)
+    _create_db(wh_db)
+    try:
+        meta_url = f"{PG_SERVER.rsplit('/', 1)[0]}/{meta_db}".replace("postgresql://", "postgresql+psycopg://", 1)
+        wh_url = f"{PG_SERVER.rsplit('/', 1)[0]}/{wh_db}"
+        env = airflow_env(
+            tmp,
+            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=meta_url,
+            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC=meta_url.replace("+psycopg:", "+psycopg_async:"),
+            AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+            AIRFLOW__CORE__PARALLELISM="4",
+            AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
+            AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
+            AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{USER}:{ROLE}",
+            AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(tmp / "passwords.json"),
+            AIRFLOW__CORE__LAZY_LOAD_PLUGINS="False",
+            AIRFLOW__API__PORT=str(port),
+            AIRFLOW__API__HOST="127.0.0.1",
+            AIRFLOW__API__WORKERS="1",
+            AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{port}",
+            AIRFLOW__API__SECRET_KEY=secrets.token_urlsafe(24),
+            AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(32),
+            AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
+            AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="2",
+            AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
+            OCOP_INBOX=str(inbox),
+            OCOP_WAREHOUSE_URL=wh_url,
+        )
+        t0 = time.monotonic()
+        done = subprocess.run(["airflow", "db", "migrate"], env=env, capture_output=True, text=True, timeout=300,
+                              cwd=tmp)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        TIMINGS["db_migrate_s"] = time.monotonic() - t0
+        stack = Stack(tmp, env, port, password)
+        t0 = time.monotonic()
+        stack.start("api-server", "api-server", "--port", str(port), "--host", "127.0.0.1", "--workers", "1")
+        stack.start("dag-processor", "dag-processor")
+        stack.start("scheduler", "scheduler")
+        _wait("the API server's health endpoint",
+              lambda: httpx.get(f"{stack.base}/api/v2/monitor/health", timeout=5).status_code == 200, 180, stack)
+        TIMINGS["api_server_up_s"] = time.monotonic() - t0
+        stack.wh_url = wh_url
+        yield stack
+    finally:
+        if stack is not None:
+            stack.stop()
+            ARTIFACTS.mkdir(exist_ok=True)
+            for name in stack.procs:
+                shutil.copyfile(stack.tmp / f"{name}.log", ARTIFACTS / f"live-{name}.log")
+        _drop_db(meta_db)
+        _drop_db(wh_db)
+        if TIMINGS:
+            (ARTIFACTS / "live-timings.json").write_text(json.dumps(TIMINGS, indent=1))
+            print("live deployment timings:", json.dumps({k: round(v, 1) for k, v in TIMINGS.items()}))
+
+
+# --------------------------------------------------------------------------- REST API v2
+
+def _token(stack: Stack) -> str:
+    r = httpx.post(f"{stack.base}/auth/token", json={"username": USER, "password": stack.password}, timeout=30)
+    assert r.status_code == 201, r.text
+    return r.json()["access_token"]
+
+
+@pytest.fixture(scope="module")
+def api(stack):
+    client = httpx.Client(base_url=f"{stack.base}/api/v2", timeout=30,
+                          headers={"Authorization": f"Bearer {_token(stack)}"})
+    yield client
+    client.close()
+
+
+def _runs(api: httpx.Client, dag_id: str) -> list[dict]:
+    r = api.get(f"/dags/{dag_id}/dagRuns", params={"order_by": "-start_date", "limit": 50})
+    r.raise_for_status()
+    return r.json()["dag_runs"]
+
+
+def _wait_run(stack, api, dag_id: str, run_id: str, timeout: float) -> dict:
+    def finished():
+        run = api.get(f"/dags/{dag_id}/dagRuns/{run_id}").json()
+        return run if run["state"] in ("success", "failed") else None
+
+    return _wait(f"{dag_id} run {run_id}", finished, timeout, stack, every=2)
+
+
+def _task_states(api, dag_id: str, run_id: str) -> dict[str, str]:
+    r = api.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 500})
+    r.raise_for_status()
+    return {ti["task_id"] + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else ""): ti["state"]
+            for ti in r.json()["task_instances"]}
+
+
+def _counts(url: str, day: str) -> dict:
+    from ocop.warehouse import counts_as_of, make_engine
+
+    engine = make_engine(url)
+    try:
+        c = counts_as_of(engine, dt.date.fromisoformat(day))
+    finally:
+        engine.dispose()
+    return {r.province_code: {"3": r.stars_3, "4": r.stars_4, "potential-5": r.potential_5, "5": r.stars_5}
+            for r in c.by_province_class.itertuples()}
+
+
+# --------------------------------------------------------------------------- the tests
+
+def test_scheduled_deployment_ingests_publishes_and_counts_match_truth(stack, api, national):
+    _inbox, truth = national
+    t0 = time.monotonic()
+
+    def parsed():
+        dags = api.get("/dags", params={"dag_id_pattern": "ocop", "paused": "true"}).json()["dags"]
+        errors = api.get("/importErrors").json()
+        assert errors["total_entries"] == 0, errors
+        return {d["dag_id"] for d in dags} >= set(DAG_IDS)
+
+    _wait("the DAGs to be parsed", parsed, 180, stack)
+    TIMINGS["dags_parsed_s"] = time.monotonic() - t0
+    for dag_id in DAG_IDS:
+        r = api.patch(f"/dags/{dag_id}", json={"is_paused": False})
+        assert r.status_code == 200 and r.json()["is_paused"] is False, r.text
+
+    t0 = time.monotonic()
+    r = api.post("/dags/ocop_ingest/dagRuns", json={"logical_date": None, "conf": {}})
+    assert r.status_code == 200, r.text
+    run_id = r.json()["dag_run_id"]
+    run = _wait_run(stack, api, "ocop_ingest", run_id, 600)
+    TIMINGS["ocop_ingest_run_s"] = time.monotonic() - t0
+    assert run["state"] == "success", (_task_states(api, "ocop_ingest", run_id), stack.log_tail("scheduler"))
+    # Unpausing the hourly DAG may also have started its latest scheduled run (catchup=False);
+    # the two never run at once (max_active_runs=1) and together process every file once.
+    runs = _wait("every ocop_ingest run to finish",
+                 lambda: (lambda rs: rs if all(x["state"] in ("success", "failed") for x in rs) else None)(
+                     _runs(api, "ocop_ingest")), 600, stack, every=2)
+    states = {}
+    for other in runs:
+        assert other["state"] == "success", (other, _task_states(api, "ocop_ingest", other["dag_run_id"]))
+        states.update({f"{other['dag_run_id']}:{k}": v
+                       for k, v in _task_states(api, "ocop_ingest", other["dag_run_id"]).items()})
+    mapped = [k for k in states if ":process_submission[" in k]
+    assert len(mapped) == len(truth["files"]), states
+    assert all(states[k] == "success" for k in mapped), states
+    # A run that found nothing new has an empty mapping: its process_submission is "skipped".
+    assert all(v == "success" or (v == "skipped" and k.endswith(":process_submission")) for k, v in states.items()), \
+        states
+
+    # The warehouse Asset ocop_ingest emitted triggers ocop_publish.
+    t0 = time.monotonic()
+    publish = _wait("the Asset-triggered ocop_publish run",
+                    lambda: [r for r in _runs(api, "ocop_publish") if r["run_type"] == "asset_triggered"],
+                    180, stack, every=2)[0]
+    publish = _wait_run(stack, api, "ocop_publish", publish["dag_run_id"], 300)
+    TIMINGS["ocop_publish_run_s"] = time.monotonic() - t0
+    assert publish["state"] == "success", _task_states(api, "ocop_publish", publish["dag_run_id"])
+
+    for day in truth["snapshot_dates"]:
+        assert _counts(stack.wh_url, day) == truth["counts"][day], day
+    reports = Path(stack.env["OCOP_HOME"]) / "reports"
+    for f in truth["files"]:
+        assert any((reports / f["province_code"]).glob("*/report.json")), f["path"]
+    assert (Path(stack.env["OCOP_HOME"]) / "publications" / "current" / "counts.csv").exists()
+
+
+def test_submission_status_dag_runs_in_the_deployment(stack, api):
+    r = api.post("/dags/ocop_submission_status/dagRuns", json={"logical_date": None})
+    assert r.status_code == 200, r.text
+    run_id = r.json()["dag_run_id"]
+    run = _wait_run(stack, api, "ocop_submission_status", run_id, 180)
+    assert run["state"] == "success", _task_states(api, "ocop_submission_status", run_id)
+    xcom = api.get(f"/dags/ocop_submission_status/dagRuns/{run_id}/taskInstances/check/xcomEntries/return_value")
+    assert xcom.status_code == 200, xcom.text
+    value = xcom.json()["value"]
+    value = json.loads(value) if isinstance(value, str) else value
+    assert value["stale_days"] == 120 and isinstance(value["stale"], list) and isinstance(value["rejected"], list)
+    assert value["notify_errors"] == []
+
+
+def test_status_page_requires_airflow_authentication(stack):
+    base = f"{stack.base}/ocop"
+    assert httpx.get(f"{base}/health", timeout=10).status_code == 200
+    anonymous = httpx.get(f"{base}/status.json", timeout=10)
+    assert anonymous.status_code == 401, anonymous.text
+    forged = httpx.get(f"{base}/status.json", headers={"Authorization": "Bearer not-a-jwt"}, timeout=10)
+    assert forged.status_code in (401, 403), forged.text
+    # A browser without the session cookie is sent to Airflow's login page.
+    browser = httpx.get(f"{base}/", headers={"Accept": "text/html"}, timeout=10)
+    assert browser.status_code == 303 and "/auth/login" in browser.headers["location"], browser.headers
+    # No escaping the reports folder, even authenticated.
+    token = {"Authorization": f"Bearer {_token(stack)}"}
+    assert httpx.get(f"{base}/reports/..%2F..%2Fpasswords.json", headers=token, timeout=10).status_code == 404
+    data = httpx.get(f"{base}/status.json", headers=token, timeout=30).json()
+    assert len(data["provinces"]) == 34
+
+
+def test_status_page_in_the_airflow_ui_with_a_browser(stack, national):
+    from playwright.sync_api import sync_playwright
+
+    _inbox, truth = national
+    today = dt.date.today().isoformat()
+    expected_total = sum(sum(c.values()) for c in _counts(stack.wh_url, today).values())
+    ARTIFACTS.mkdir(exist_ok=True)
+    t0 = time.monotonic()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=os.environ.get("OCOP_CHROMIUM", "/usr/bin/chromium"),
+                                    headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            # Straight to the page: Airflow's login, then back.
+            page.goto(f"{stack.base}/ocop/")
+            page.wait_for_url("**/auth/login**", timeout=30_000)
+            page.locator("input[name='username']").fill(USER)
+            page.locator("input[name='password']").fill(stack.password)
+            page.locator("button[type='submit']").click()
+            page.wait_for_url("**/ocop/", timeout=30_000)
+            rows = page.locator("table#provinces tbody tr")
+            assert rows.count() == 34
+            codes = set(rows.evaluate_all("rows => rows.map(r => r.dataset.province)"))
+            from ocop.reference.provinces import PROVINCES
+
+            assert codes == set(PROVINCES)
+            shown = [int(x) for x in page.locator("td.count").evaluate_all("c => c.map(x => x.dataset.total)")]
+            assert sum(shown) == expected_total
+            assert f"{expected_total:,}" in page.locator("#national-total").inner_text()
+            assert page.locator("svg rect").count() > 4
+            # A province's report link opens its report.json.
+            link = page.locator("a", has_text="report.json").first
+            with page.expect_response(lambda r: r.url.endswith("report.json")) as resp:
+                link.click()
+            assert resp.value.status == 200
+            # The same page inside the Airflow UI (the plugin's nav entry).
+            page.goto(f"{stack.base}/plugin/ocop-status")
+            frame = page.frame_locator("iframe").first
+            frame.locator("table#provinces tbody tr").first.wait_for(timeout=30_000)
+            assert frame.locator("table#provinces tbody tr").count() == 34
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / "status-page.png"), full_page=True)
+        finally:
+            browser.close()
+    TIMINGS["browser_s"] = time.monotonic() - t0
+    assert (ARTIFACTS / "status-page.png").stat().st_size > 10_000

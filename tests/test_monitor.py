@@ -1,0 +1,189 @@
+"""Monitoring: the submission-status check on a real warehouse built through the pipeline, the
+notifiers against a real SMTP server, and the failure callback inside a real Airflow task run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+
+from airflow_helpers import ROOT, airflow_env
+from ocop import monitor
+
+def plan(truth: dict) -> tuple[tuple[str, ...], Path, dt.date]:
+    """Three provinces from the generated set: 01, 79 and the one with a rejected file (more
+    than half its rows rejected); that file is held back for a second run, where it arrives
+    last. Also the last snapshot date."""
+    rejected = next(Path(f["path"]) for f in truth["files"]
+                    if f["file_outcome"] == "rejected" and f["file_rule"] == "F_TOO_MANY_REJECTED")
+    subset = tuple(sorted({"01", "79", rejected.parts[0]}))
+    return subset, rejected, dt.date.fromisoformat(truth["snapshot_dates"][-1])
+
+
+def _settings(tmp: Path, inbox: Path):
+    from ocop.config import Settings
+
+    return Settings.from_env(inbox=inbox, landing=tmp / "landing", reports=tmp / "reports", runs=tmp / "runs",
+                             publications=tmp / "publications", warehouse_url=f"sqlite:///{tmp / 'warehouse.db'}")
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory, small_national):
+    """Accepted snapshots of three provinces (the other 31 never submit); then a rejected file
+    arrives, the latest of its province."""
+    from ocop import pipeline
+
+    source, truth = small_national
+    subset, late_rejected, last_snapshot = plan(truth)
+    tmp = tmp_path_factory.mktemp("monitor")
+    inbox = tmp / "inbox"
+    for code in subset:
+        shutil.copytree(source / code, inbox / code)
+    late = tmp / late_rejected.name
+    shutil.move(inbox / late_rejected, late)
+    settings = _settings(tmp, inbox)
+    first = pipeline.run(settings, run_id="monitor-1", settle_seconds=0)
+    assert all(s["file_outcome"] == "accepted" for s in first["submissions"]), first["submissions"]
+    engine = pipeline.engine_for(settings)
+    before = monitor.check_submissions(engine, today=last_snapshot + dt.timedelta(days=15), stale_days=120)
+    shutil.move(late, inbox / late_rejected)
+    second = pipeline.run(settings, run_id="monitor-2", settle_seconds=0)
+    assert [s["file_outcome"] for s in second["submissions"]] == ["rejected"], second["submissions"]
+    return engine, before, subset, late_rejected, last_snapshot
+
+
+def test_provinces_without_an_accepted_snapshot_are_stale(warehouse):
+    engine, before, subset, _, _ = warehouse
+    stale = {x.province_code: x for x in before.stale}
+    assert len(stale) == 31 and not set(subset) & set(stale)
+    assert all(x.last_accepted_snapshot is None and x.days_since is None for x in stale.values())
+    assert before.rejected == [] and not before.ok
+
+
+def test_latest_rejected_file_is_reported(warehouse):
+    from ocop.reference.provinces import PROVINCES
+
+    engine, _, _, late_rejected, last_snapshot = warehouse
+    code = late_rejected.parts[0]
+    check = monitor.check_submissions(engine, today=last_snapshot + dt.timedelta(days=15), stale_days=120)
+    assert [r.province_code for r in check.rejected] == [code]
+    rejected = check.rejected[0]
+    assert rejected.file_name == late_rejected.name and rejected.file_rule == "F_TOO_MANY_REJECTED"
+    # Its accepted snapshot of the last date is still recent: rejected, but not stale.
+    assert code not in {x.province_code for x in check.stale}
+    subject, body = check.message()
+    assert "1 with a rejected latest file" in subject and late_rejected.name in body
+    assert PROVINCES[code].short_name in body
+
+
+def test_stale_after_the_configured_days(warehouse, monkeypatch):
+    engine, _, subset, _, last_snapshot = warehouse
+    day = last_snapshot + dt.timedelta(days=121)
+    check = monitor.check_submissions(engine, today=day, stale_days=120)
+    assert len(check.stale) == 34
+    assert {x.province_code: x.days_since for x in check.stale if x.province_code in subset} == \
+        dict.fromkeys(subset, 121)
+    monkeypatch.setenv("OCOP_STALE_DAYS", "200")
+    assert {x.province_code for x in monitor.check_submissions(engine, today=day).stale} & set(subset) == set()
+    assert monitor.check_submissions(engine, today=day).stale_days == 200
+
+
+# --------------------------------------------------------------------------- notifiers
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on a free port (aiosmtpd), collecting what it receives."""
+    from aiosmtpd.controller import Controller
+
+    class Collect:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield "127.0.0.1", port, handler.messages
+    finally:
+        controller.stop()
+
+
+def _subject(envelope) -> str:
+    return str(message_from_bytes(envelope.content, policy=email.policy.default)["Subject"])
+
+
+def test_notifiers_from_env_mail_the_alert_and_survive_a_broken_channel(smtp_server, monkeypatch):
+    host, port, received = smtp_server
+    monkeypatch.setenv("OCOP_SMTP_HOST", host)
+    monkeypatch.setenv("OCOP_SMTP_PORT", str(port))
+    monkeypatch.setenv("OCOP_SMTP_FROM", "ocop@example.vn")
+    monkeypatch.setenv("OCOP_ALERT_TO", "ops@example.vn, lead@example.vn")
+    notifiers = monitor.notifiers_from_env()
+    assert [type(n).__name__ for n in notifiers] == ["LogNotifier", "EmailNotifier"]
+
+    class Broken:
+        def notify(self, subject, body):
+            raise ConnectionError("channel down")
+
+    errors = monitor.notify_all("[OCOP] test alert ă", "body", [Broken(), *notifiers])
+    assert errors == ["Broken: channel down"]
+    assert len(received) == 1
+    assert sorted(received[0].rcpt_tos) == ["lead@example.vn", "ops@example.vn"]
+    assert _subject(received[0]) == "[OCOP] test alert ă"
+    monkeypatch.delenv("OCOP_ALERT_TO")
+    assert [type(n).__name__ for n in monitor.notifiers_from_env()] == ["LogNotifier"]
+
+
+FAILING_DAG = '''
+import pendulum
+from airflow.sdk import dag, task
+from ocop import monitor
+
+
+@dag(dag_id="ocop_failure_probe", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False,
+     default_args={"retries": 0, "on_failure_callback": monitor.task_failure_callback})
+def ocop_failure_probe():
+    @task
+    def explode():
+        raise RuntimeError("province file server unreachable")
+
+    explode()
+
+
+ocop_failure_probe()
+'''
+
+
+@pytest.mark.airflow
+@pytest.mark.xdist_group("airflow")
+def test_failure_callback_mails_from_a_real_failed_task(tmp_path, smtp_server):
+    host, port, received = smtp_server
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "ocop_failure_probe.py").write_text(textwrap.dedent(FAILING_DAG))
+    env = airflow_env(tmp_path, AIRFLOW__CORE__DAGS_FOLDER=str(dags), OCOP_SMTP_HOST=host,
+                      OCOP_SMTP_PORT=str(port), OCOP_ALERT_TO="ops@example.vn")
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_dags.py"), "ocop_failure_probe"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out[-4000:]            # the task failed, as it should
+    assert '"explode": "failed"' in out, out[-4000:]
+    assert len(received) == 1, out[-4000:]
+    assert _subject(received[0]).startswith("[OCOP] FAILED ocop_failure_probe.explode (")
+    body = message_from_bytes(received[0].content).get_payload(decode=True).decode()
+    assert "RuntimeError: province file server unreachable" in body

@@ -1,0 +1,112 @@
+"""The status page's data and HTML (``ocop.status``) on a real warehouse built through the pipeline.
+
+The page inside a running Airflow (login through Airflow's login page, headless Chromium,
+screenshot) is checked in ``test_deploy_live.py``, which starts the servers once for both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from ocop import status
+from ocop.reference.provinces import PROVINCES
+
+def plan(truth: dict) -> tuple[tuple[str, ...], Path, dt.date]:
+    """Three provinces from the generated set: 01, 79 and the one with a rejected file (more
+    than half its rows rejected); that file is held back for a second run, where it arrives
+    last. Also the last snapshot date."""
+    rejected = next(Path(f["path"]) for f in truth["files"]
+                    if f["file_outcome"] == "rejected" and f["file_rule"] == "F_TOO_MANY_REJECTED")
+    subset = tuple(sorted({"01", "79", rejected.parts[0]}))
+    return subset, rejected, dt.date.fromisoformat(truth["snapshot_dates"][-1])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, small_national):
+    from ocop import pipeline
+    from ocop.config import Settings
+
+    source, truth = small_national
+    subset, late_rejected, last_snapshot = plan(truth)
+    tmp = tmp_path_factory.mktemp("status")
+    inbox = tmp / "inbox"
+    for code in subset:
+        shutil.copytree(source / code, inbox / code)
+    late = tmp / late_rejected.name
+    shutil.move(inbox / late_rejected, late)
+    settings = Settings.from_env(inbox=inbox, landing=tmp / "landing", reports=tmp / "reports", runs=tmp / "runs",
+                                 publications=tmp / "publications", warehouse_url=f"sqlite:///{tmp / 'wh.db'}")
+    pipeline.run(settings, run_id="status-1", settle_seconds=0)
+    shutil.move(late, inbox / late_rejected)                     # arrives last: its province's latest
+    pipeline.run(settings, run_id="status-2", settle_seconds=0)
+    engine = pipeline.engine_for(settings)
+    today = last_snapshot + dt.timedelta(days=15)
+    return SimpleNamespace(engine=engine, settings=settings, subset=subset, late_rejected=late_rejected,
+                           last_snapshot=last_snapshot, today=today,
+                           page=status.build_status(engine, settings.reports, today))
+
+
+def test_every_province_is_listed_with_its_latest_submission(built):
+    page = built.page
+    assert [p.code for p in page.provinces] == sorted(PROVINCES)
+    by_code = {p.code: p for p in page.provinces}
+    never = [p for c, p in by_code.items() if c not in built.subset]
+    assert len(never) == 31
+    assert all(p.latest_outcome is None and p.days_since_accepted is None and p.report_json is None for p in never)
+    assert by_code["01"].latest_outcome == "accepted"
+    assert by_code["01"].last_accepted_snapshot == built.last_snapshot
+    assert by_code["01"].days_since_accepted == 15
+    assert by_code["01"].rows_received == by_code["01"].rows_accepted + by_code["01"].rows_warned \
+        + by_code["01"].rows_rejected
+    rejected = by_code[built.late_rejected.parts[0]]
+    assert rejected.latest_outcome == "rejected" and rejected.latest_file_name == built.late_rejected.name
+    assert rejected.last_accepted_snapshot == built.last_snapshot     # the accepted one before still counts
+    # The report link is the latest submission's own report.json, inside the reports folder.
+    for code in built.subset:
+        p = by_code[code]
+        path = built.settings.reports / p.report_json
+        assert path.is_file() and p.report_json.startswith(f"{code}/")
+        assert f'"{p.latest_submission_id}"' in path.read_text(encoding="utf-8")
+
+
+def test_counts_are_the_official_counts(built):
+    from ocop.warehouse import counts_as_of
+
+    official = counts_as_of(built.engine, built.today)
+    assert built.page.national == official.national and built.page.national["total"] > 0
+    assert {c: v["total"] for c, v in built.page.counts.items()} == \
+        dict(zip(official.by_province_class["province_code"], official.by_province_class["total"]))
+
+
+def test_html_is_self_contained_and_shows_everything(built):
+    page = built.page
+    html = status.render_html(page)
+    assert html.count('<tr class="') == 34
+    assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "") \
+        and "https://" not in html
+    assert f"{page.national['total']:,}" in html
+    assert html.count("<svg") == 1 and html.count('<rect x="') >= 4 + 3
+    assert 'href="reports/01/' in html and "report.json" in html
+    assert re.search(rf'<tr class="rejected[^"]*" data-province="{built.late_rejected.parts[0]}"', html)
+    never = next(c for c in sorted(PROVINCES) if c not in built.subset)
+    assert re.search(rf'<tr class="none stale" data-province="{never}"', html)
+    # Text from submissions is escaped.
+    evil = status.StatusPage(built.today, [status.ProvinceStatus(
+        "01", "Hà Nội", latest_file_name="<img src=x onerror=1>.xlsx", latest_outcome="accepted")])
+    assert "<img" not in status.render_html(evil)
+
+
+def test_report_files_cannot_escape_the_reports_folder(built, tmp_path):
+    page, root = built.page, built.settings.reports
+    assert status.resolve_report_file(root, "01/") == root.resolve() / "01"
+    assert status.resolve_report_file(root, page.provinces[0].report_json) is not None
+    for evil in ("../wh.db", "01/../../wh.db", "/etc/passwd", "01/../../../etc/passwd"):
+        assert status.resolve_report_file(root, evil) is None, evil
+    listing = status.directory_listing_html(root, "01")
+    assert listing and "report.json" not in listing and "/</a>" in listing      # folders per submission
