@@ -49,6 +49,8 @@ class Settings:
     warehouse_url: str
     limits: Limits = field(default_factory=Limits)
     settle_seconds: float = 5.0  # a drop-folder file modified more recently is still being written
+    sources_file: Path | None = None   # YAML of per-province sources (docs/sources.md); none: the inbox
+    contacts_file: Path | None = None  # YAML {province code: [e-mail, ...]} for mailing reports
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -67,6 +69,8 @@ class Settings:
             warehouse_url=os.environ.get("OCOP_WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.db'}",
             limits=Limits.from_env(),
             settle_seconds=float(os.environ.get("OCOP_SETTLE_SECONDS", "5")),
+            sources_file=folder("OCOP_SOURCES", "sources.yaml"),
+            contacts_file=folder("OCOP_CONTACTS", "contacts.yaml"),
         )
         overrides = {k: (Path(v).resolve() if isinstance(v, (str, Path)) and k != "warehouse_url" else v)
                      for k, v in overrides.items() if v is not None}

@@ -12,18 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import re
 import traceback
 from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
+import yaml
 
 from ocop.config import Settings
 from ocop.ingest.landing import land, sha256_of
 from ocop.ingest.parse import parse_file
 from ocop.ingest.readers import FileRejected
-from ocop.ingest.sources import FolderSource, Incoming
+from ocop.ingest.sources import FolderSource, Incoming, SourceError, load_sources
 
 log = logging.getLogger("ocop.pipeline")
 
@@ -82,24 +84,74 @@ def known_submissions(engine) -> set[tuple[str, str]]:
 # --------------------------------------------------------------------------- discover
 
 def discover(settings: Settings, settle_seconds: float | None = None) -> list[dict]:
-    """Files in the inbox that the warehouse has not seen yet (by province and sha256).
+    """Files the warehouse has not seen yet (by province and sha256), from every configured
+    source (``OCOP_SOURCES``; by default the drop folder alone). Remote files are fetched into
+    ``runs/incoming/`` here, so every later step reads a local file.
 
-    The same bytes dropped twice under two names are one submission."""
+    The same bytes dropped twice, under two names or through two sources, are one submission."""
     settle = settings.settle_seconds if settle_seconds is None else settle_seconds
-    source = FolderSource(settings.inbox, settle_seconds=settle)
+    sources = load_sources(settings.sources_file, settings.inbox, settle) if settings.sources_file else [
+        FolderSource(settings.inbox, settle)]
     known = known_submissions(engine_for(settings))
     seen: set[tuple[str, str]] = set()
     items = []
-    for inc in source.list_files():
-        digest = sha256_of(Path(inc.location))
-        key = (inc.province_code, digest)
-        if key in known or key in seen:
-            log.info("%s/%s already processed (sha256 %s…): skipped", inc.province_code, inc.name, digest[:12])
-            continue
-        seen.add(key)
-        items.append({**inc.__dict__, "sha256": digest})
-    log.info("discovered %d new submission(s) in %s", len(items), settings.inbox)
+    for source in sources:
+        for inc in _listed(source):
+            try:
+                local = source.local_path(inc, settings.runs / "incoming")
+            except SourceError as exc:
+                log.warning("%s/%s could not be fetched from %s: %s (left for the next run)",
+                            inc.province_code, inc.name, inc.source, exc)
+                continue
+            digest = sha256_of(Path(local))
+            key = (inc.province_code, digest)
+            if key in known or key in seen:
+                log.info("%s/%s already processed (sha256 %s…): skipped", inc.province_code, inc.name, digest[:12])
+                continue
+            seen.add(key)
+            items.append({**inc.__dict__, "location": str(local), "sha256": digest})
+    log.info("discovered %d new submission(s) from %d source(s)", len(items), len(sources))
     return items
+
+
+def _listed(source) -> list[Incoming]:
+    """A source's listing; an unreachable source is logged and skipped, never fatal."""
+    try:
+        return list(source.list_files())
+    except (OSError, SourceError) as exc:
+        log.error("source %s could not be listed: %s", source.name, exc)
+        return []
+
+
+def load_contacts(settings: Settings) -> dict[str, list[str]]:
+    """``{province code: [e-mail, ...]}`` from the contacts file (absent: nobody is mailed)."""
+    path = settings.contacts_file
+    if not path or not Path(path).exists():
+        return {}
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    contacts = document.get("contacts", document) if isinstance(document, dict) else {}
+    return {str(code).zfill(2): [a] if isinstance(a, str) else list(a) for code, a in contacts.items()}
+
+
+def mail_report(validated, province_code: str, reports: dict, settings: Settings) -> str:
+    """Mail the province its report when it has an address and SMTP is configured.
+
+    A mail failure (after the mailer's own retries) is logged and reported back; it never
+    fails the task nor touches the report files already written."""
+    from ocop.report.mail import SmtpConfig, report_email, send_report
+
+    to = load_contacts(settings).get(province_code)
+    uri = os.environ.get("AIRFLOW_CONN_SMTP_DEFAULT")
+    smtp = SmtpConfig.from_uri(uri) if uri else SmtpConfig.from_env()
+    if not to or smtp is None:
+        return "not configured"
+    subject, body = report_email(validated)
+    try:
+        send_report(smtp, to, subject, body, [Path(reports["xlsx"])])
+        return "sent"
+    except Exception as exc:  # mail is best effort; the report is on disk either way
+        log.error("mailing the report of %s to %s failed: %s", province_code, ", ".join(to), exc)
+        return f"failed: {exc}"
 
 
 # --------------------------------------------------------------------------- one submission
@@ -147,6 +199,7 @@ def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
     out = report_dir(settings, inc.province_code, meta["snapshot_date"], inc.name)
     reports = write_reports(validated, out)
     meta["report_dir"] = str(out)
+    meta["mail"] = mail_report(validated, inc.province_code, reports, settings)
 
     bundle = Path(run_dir) / sid
     bundle.mkdir(parents=True, exist_ok=True)
@@ -159,7 +212,7 @@ def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
     return {"submission_id": sid, "bundle": str(bundle), "province_code": inc.province_code,
             "file_name": inc.name, "file_outcome": validated.file_outcome, "file_rule": validated.file_rule,
             "rows_received": meta["rows_received"], "rows_rejected": meta["rows_rejected"],
-            "report_dir": str(out)}
+            "report_dir": str(out), "mail": meta["mail"]}
 
 
 def load_bundle(bundle_dir: Path):
