@@ -141,8 +141,14 @@ def publish(
 ) -> None:
     """Freeze the official counts of a period and write the Ministry's workbook, CSV and chart."""
     from ocop import pipeline
+    from ocop.warehouse.publish import PublicationExists
 
-    path = pipeline.publish(_settings(warehouse, home), period, supersede_reason=supersede_reason)
+    try:
+        path = pipeline.publish(_settings(warehouse, home), period, supersede_reason=supersede_reason)
+    except PublicationExists as exc:
+        typer.echo(f"not published: {exc}. Published counts never change; to replace them, run again "
+                   f"with --supersede-reason \"why\".", err=True)
+        raise typer.Exit(1)
     typer.echo(f"published {period}: {path}")
 
 

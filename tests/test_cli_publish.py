@@ -1,0 +1,34 @@
+"""`ocop publish --period`: freezes a period's counts once, writes the Ministry's files, and
+refuses to publish the same period again unless superseded with a reason."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+from ingest_files import write_xlsx
+
+
+def ocop(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "ocop.cli", *args], capture_output=True, text=True, timeout=300)
+    assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
+    return proc
+
+
+def test_publish_once_then_refused_then_superseded(tmp_path):
+    home, inbox = tmp_path / "home", tmp_path / "inbox"
+    (inbox / "08").mkdir(parents=True)
+    write_xlsx(inbox / "08" / "ds.xlsx")
+    ocop("run", "--inbox", str(inbox), "--home", str(home))
+
+    out = ocop("publish", "--period", "2025-Q3", "--home", str(home)).stdout
+    folder = home / "publications" / "2025-Q3"
+    assert "published 2025-Q3" in out
+    assert {"counts.xlsx", "counts.csv", "chart.png"} <= {p.name for p in folder.iterdir()}
+    rows = {r["province_code"]: r for r in csv.DictReader((folder / "counts.csv").open(encoding="utf-8"))}
+    assert rows["08"]["total"] == "3" and rows["08"]["potential_5"] == "1"
+
+    refused = ocop("publish", "--period", "2025-Q3", "--home", str(home), ok=False)
+    assert "not published" in refused.stderr and "--supersede-reason" in refused.stderr
+    ocop("publish", "--period", "2025-Q3", "--supersede-reason", "late file from province 08", "--home", str(home))
