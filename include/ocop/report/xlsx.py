@@ -16,9 +16,10 @@ and small in memory while still allowing fills and comments on individual cells.
 Submitted text is never written as a formula: strings starting with ``= + - @`` (or tab /
 CR) are stored as text cells, and characters XML cannot hold are dropped.
 
-The record frame names each raw cell by its header text, not by its field, so the header of
-each field is recognised by value: the header whose cells equal the field's values on most
-sampled (non legacy-converted) rows.
+The parser gives each column's header text by column letter (``header_labels``) and each
+field's column (``columns``), so offending cells are placed exactly. For a submission without
+them, the header of each field is recognised by value: the header whose cells equal the
+field's values on most sampled (non legacy-converted) rows.
 """
 
 from __future__ import annotations
@@ -185,8 +186,14 @@ def _data_sheet(wb: Workbook, v) -> None:
     ws = wb.create_sheet("Dữ liệu")
     records = v.records
     raw_rows = _raw_rows(records)
-    headers = _header_order(raw_rows)
-    field_header = _field_headers(records, raw_rows, FIELD_LABELS_VI)
+    labels = getattr(v.parsed, "header_labels", None) or {}
+    columns = getattr(v.parsed, "columns", None) or {}
+    if labels:  # the parser knows each column's header: lay the sheet out exactly as sent
+        headers = list(dict.fromkeys(labels.values()))
+        field_header = {f: labels[letter] for f, letter in columns.items() if letter in labels}
+    else:
+        headers = _header_order(raw_rows)
+        field_header = _field_headers(records, raw_rows, FIELD_LABELS_VI)
     cells, lines = _issue_map(v, field_header)
 
     all_headers = ["Dòng", *headers, "Trạng thái", "Lỗi"]
