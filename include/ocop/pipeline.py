@@ -181,7 +181,7 @@ def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
         parsed = parse_file(Path(landed.path), province_code=inc.province_code, file_name=inc.name,
                             sha256=landed.sha256, submission_id=sid, arrived_at=arrived,
                             limits=settings.limits)
-        validated = validate(parsed)
+        validated = validate(parsed, data_docs_dir=Path(run_dir) / "data_docs")
         meta.update(snapshot_date=parsed.snapshot_date, snapshot_date_source=parsed.snapshot_date_source,
                     sheet=parsed.sheet, columns=parsed.columns, legacy_encoding=parsed.legacy_encoding)
     except FileRejected as exc:
@@ -200,19 +200,20 @@ def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
     reports = write_reports(validated, out)
     meta["report_dir"] = str(out)
     meta["mail"] = mail_report(validated, inc.province_code, reports, settings)
+    meta["data_docs"] = str(validated.data_docs_path) if validated.data_docs_path else None
 
     bundle = Path(run_dir) / sid
     bundle.mkdir(parents=True, exist_ok=True)
     validated.records.to_parquet(bundle / "records.parquet", index=False)
     validated.issues.to_parquet(bundle / "issues.parquet", index=False)
     (bundle / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    log.info("%s %s: %s — %d received, %d accepted, %d with warnings, %d rejected; report %s",
+    log.info("%s %s: %s — %d received, %d accepted, %d with warnings, %d rejected; report %s; GX Data Docs %s",
              sid, inc.name, validated.file_outcome, meta["rows_received"], meta["rows_accepted"],
-             meta["rows_warned"], meta["rows_rejected"], reports.get("xlsx", out))
+             meta["rows_warned"], meta["rows_rejected"], reports.get("xlsx", out), meta["data_docs"] or "-")
     return {"submission_id": sid, "bundle": str(bundle), "province_code": inc.province_code,
             "file_name": inc.name, "file_outcome": validated.file_outcome, "file_rule": validated.file_rule,
             "rows_received": meta["rows_received"], "rows_rejected": meta["rows_rejected"],
-            "report_dir": str(out), "mail": meta["mail"]}
+            "report_dir": str(out), "mail": meta["mail"], "data_docs": meta["data_docs"]}
 
 
 def load_bundle(bundle_dir: Path):

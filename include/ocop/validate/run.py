@@ -137,8 +137,14 @@ def _drop_moot_warnings(issues: pd.DataFrame) -> pd.DataFrame:
     return issues.loc[~moot].reset_index(drop=True)
 
 
-def validate(parsed, snapshot_date: str | None = None, *, limits: Limits | None = None) -> Validated:
-    """Validate a ``ParsedSubmission`` (duck-typed: see docs/architecture.md)."""
+def validate(parsed, snapshot_date: str | None = None, *, limits: Limits | None = None,
+             data_docs_dir: Path | None = None) -> Validated:
+    """Validate a ``ParsedSubmission`` (duck-typed: see docs/architecture.md).
+
+    ``data_docs_dir``: when given (one folder per run, e.g. ``<run_dir>/data_docs``), the GX
+    results are also added as pages to the GX Data Docs site there (:mod:`ocop.validate.docs`)
+    and ``Validated.data_docs_path`` is its ``index.html``. Failing to write the docs is logged,
+    never fails the validation (``data_docs_path`` stays None)."""
     limits = limits or Limits()
     snapshot = snapshot_date or parsed.snapshot_date or dt.date.today().isoformat()
     records = parsed.records
@@ -163,7 +169,24 @@ def validate(parsed, snapshot_date: str | None = None, *, limits: Limits | None 
         file_detail=(f"{counts['rejected']} of {counts['received']} rows rejected" if too_many else None),
     )
     _log_summary(v)
+    if data_docs_dir is not None:
+        v.data_docs_path = _write_docs({suite.ROWS_SUITE: first, suite.DUPLICATES_SUITE: second}, parsed,
+                                       snapshot, counts, Path(data_docs_dir))
     return v
+
+
+def _write_docs(results: dict, parsed, snapshot: str, counts: dict, site_dir: Path) -> Path | None:
+    from ocop.validate.docs import write_data_docs
+
+    submission = {"submission_id": getattr(parsed, "submission_id", None) or parsed.file_name,
+                  "province_code": parsed.province_code, "file_name": parsed.file_name,
+                  "snapshot_date": snapshot, "sha256": getattr(parsed, "sha256", None),
+                  "rows": counts["received"], "rejected": counts["rejected"], "warned": counts["warned"]}
+    try:
+        return write_data_docs(results, site_dir, submission=submission)
+    except Exception:  # the engineers' HTML must never cost a province its validation
+        log.exception("GX Data Docs for %s could not be written to %s", parsed.file_name, site_dir)
+        return None
 
 
 def file_rejected(meta, rule_code: str, detail: str | None = None) -> Validated:
