@@ -11,7 +11,7 @@ anonymous callers, and a headless Chromium logs in through Airflow's login page,
 page in the Airflow UI and finds all 34 provinces and the counts (screenshot in
 ``test-artifacts/``).
 
-The servers start once for the module; every process group is killed at the end, also when a
+The servers start once (one test, in phases); every process group is killed at the end, also when a
 test fails.
 """
 
@@ -276,9 +276,22 @@ def _counts(url: str, day: str) -> dict:
             for r in c.by_province_class.itertuples()}
 
 
-# --------------------------------------------------------------------------- the tests
+# --------------------------------------------------------------------------- the test
 
-def test_scheduled_deployment_ingests_publishes_and_counts_match_truth(stack, api, national):
+def test_live_deployment(stack, api, national):
+    """One test, phases in order: the servers start once, and no test distribution can split
+    the phases over two workers (each would start its own deployment)."""
+    deployed = _deploy(stack, api, national)
+    _check_ingest_publish_counts(stack, deployed, national)
+    _check_submission_status_dag(stack, api)
+    _check_status_page_authentication(stack)
+    _check_status_page_in_the_ui_with_a_browser(stack, national)
+
+
+
+def _deploy(stack, api, national) -> dict:
+    """DAGs parsed and unpaused, ``ocop_ingest`` triggered through the API, every ingest run
+    and the Asset-triggered ``ocop_publish`` run finished (their facts, for the tests)."""
     _inbox, truth = national
     t0 = time.monotonic()
 
@@ -297,35 +310,38 @@ def test_scheduled_deployment_ingests_publishes_and_counts_match_truth(stack, ap
     t0 = time.monotonic()
     r = api.post("/dags/ocop_ingest/dagRuns", json={"logical_date": None, "conf": {}})
     assert r.status_code == 200, r.text
-    run_id = r.json()["dag_run_id"]
-    run = _wait_run(stack, api, "ocop_ingest", run_id, 600)
+    run = _wait_run(stack, api, "ocop_ingest", r.json()["dag_run_id"], 600)
     TIMINGS["ocop_ingest_run_s"] = time.monotonic() - t0
-    assert run["state"] == "success", (_task_states(api, "ocop_ingest", run_id), stack.log_tail("scheduler"))
     # Unpausing the hourly DAG may also have started its latest scheduled run (catchup=False);
     # the two never run at once (max_active_runs=1) and together process every file once.
     runs = _wait("every ocop_ingest run to finish",
                  lambda: (lambda rs: rs if all(x["state"] in ("success", "failed") for x in rs) else None)(
                      _runs(api, "ocop_ingest")), 600, stack, every=2)
-    states = {}
-    for other in runs:
-        assert other["state"] == "success", (other, _task_states(api, "ocop_ingest", other["dag_run_id"]))
-        states.update({f"{other['dag_run_id']}:{k}": v
-                       for k, v in _task_states(api, "ocop_ingest", other["dag_run_id"]).items()})
-    mapped = [k for k in states if ":process_submission[" in k]
-    assert len(mapped) == len(truth["files"]), states
-    assert all(states[k] == "success" for k in mapped), states
-    # A run that found nothing new has an empty mapping: its process_submission is "skipped".
-    assert all(v == "success" or (v == "skipped" and k.endswith(":process_submission")) for k, v in states.items()), \
-        states
-
-    # The warehouse Asset ocop_ingest emitted triggers ocop_publish.
+    states = {f"{other['dag_run_id']}:{k}": v for other in runs
+              for k, v in _task_states(api, "ocop_ingest", other["dag_run_id"]).items()}
     t0 = time.monotonic()
     publish = _wait("the Asset-triggered ocop_publish run",
                     lambda: [r for r in _runs(api, "ocop_publish") if r["run_type"] == "asset_triggered"],
                     180, stack, every=2)[0]
     publish = _wait_run(stack, api, "ocop_publish", publish["dag_run_id"], 300)
     TIMINGS["ocop_publish_run_s"] = time.monotonic() - t0
-    assert publish["state"] == "success", _task_states(api, "ocop_publish", publish["dag_run_id"])
+    return {"run": run, "runs": runs, "states": states, "publish": publish,
+            "publish_states": _task_states(api, "ocop_publish", publish["dag_run_id"])}
+
+
+def _check_ingest_publish_counts(stack, deployed, national):
+    _inbox, truth = national
+    run, runs, states = deployed["run"], deployed["runs"], deployed["states"]
+    assert run["state"] == "success", (states, stack.log_tail("scheduler"))
+    assert all(other["state"] == "success" for other in runs), (runs, states)
+    mapped = [k for k in states if ":process_submission[" in k]
+    assert len(mapped) == len(truth["files"]), states
+    assert all(states[k] == "success" for k in mapped), states
+    # A run that found nothing new has an empty mapping: its process_submission is "skipped".
+    assert all(v == "success" or (v == "skipped" and k.endswith(":process_submission")) for k, v in states.items()), \
+        states
+    # The warehouse Asset ocop_ingest emitted triggered ocop_publish.
+    assert deployed["publish"]["state"] == "success", deployed["publish_states"]
 
     for day in truth["snapshot_dates"]:
         assert _counts(stack.wh_url, day) == truth["counts"][day], day
@@ -335,7 +351,7 @@ def test_scheduled_deployment_ingests_publishes_and_counts_match_truth(stack, ap
     assert (Path(stack.env["OCOP_HOME"]) / "publications" / "current" / "counts.csv").exists()
 
 
-def test_submission_status_dag_runs_in_the_deployment(stack, api):
+def _check_submission_status_dag(stack, api):
     r = api.post("/dags/ocop_submission_status/dagRuns", json={"logical_date": None})
     assert r.status_code == 200, r.text
     run_id = r.json()["dag_run_id"]
@@ -349,7 +365,7 @@ def test_submission_status_dag_runs_in_the_deployment(stack, api):
     assert value["notify_errors"] == []
 
 
-def test_status_page_requires_airflow_authentication(stack):
+def _check_status_page_authentication(stack):
     base = f"{stack.base}/ocop"
     assert httpx.get(f"{base}/health", timeout=10).status_code == 200
     anonymous = httpx.get(f"{base}/status.json", timeout=10)
@@ -366,7 +382,7 @@ def test_status_page_requires_airflow_authentication(stack):
     assert len(data["provinces"]) == 34
 
 
-def test_status_page_in_the_airflow_ui_with_a_browser(stack, national):
+def _check_status_page_in_the_ui_with_a_browser(stack, national):
     from playwright.sync_api import sync_playwright
 
     _inbox, truth = national

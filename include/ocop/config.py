@@ -51,6 +51,7 @@ class Settings:
     settle_seconds: float = 5.0  # a drop-folder file modified more recently is still being written
     sources_file: Path | None = None   # YAML of per-province sources (docs/sources.md); none: the inbox
     contacts_file: Path | None = None  # YAML {province code: [e-mail, ...]} for mailing reports
+    workers: int = 1                   # submissions processed in parallel by `ocop run`
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -71,6 +72,7 @@ class Settings:
             settle_seconds=float(os.environ.get("OCOP_SETTLE_SECONDS", "5")),
             sources_file=folder("OCOP_SOURCES", "sources.yaml"),
             contacts_file=folder("OCOP_CONTACTS", "contacts.yaml"),
+            workers=_env_int("OCOP_WORKERS", os.cpu_count() or 1),
         )
         overrides = {k: (Path(v).resolve() if isinstance(v, (str, Path)) and k != "warehouse_url" else v)
                      for k, v in overrides.items() if v is not None}

@@ -12,9 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import multiprocessing
 import os
 import re
 import traceback
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +29,7 @@ from ocop.ingest.landing import land, sha256_of
 from ocop.ingest.parse import parse_file
 from ocop.ingest.readers import FileRejected
 from ocop.ingest.sources import FolderSource, Incoming, SourceError, load_sources
+from ocop.monitor import task_failure_callback
 
 log = logging.getLogger("ocop.pipeline")
 
@@ -36,6 +40,7 @@ DAG_DEFAULT_ARGS = {
     "owner": "ocop-data-engineering",
     "retries": 2,
     "retry_delay": dt.timedelta(minutes=2),
+    "on_failure_callback": task_failure_callback,  # notifiers of ocop.monitor (log; e-mail when configured)
 }
 
 
@@ -243,12 +248,24 @@ def consolidate(results: list[dict], settings: Settings, run_id: str) -> dict:
     return summary
 
 
+def process_all(items: list[dict], settings: Settings, run_dir: Path) -> list[dict]:
+    """``process_submission`` for every item, on ``settings.workers`` processes (what the
+    mapped Airflow tasks do in parallel, for the CLI). Results keep the items' order."""
+    workers = min(settings.workers, len(items))
+    if workers <= 1:
+        return [process_submission(item, settings, run_dir) for item in items]
+    import ocop.validate.run  # noqa: F401  (Great Expectations imported once, inherited by the workers)
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(process_submission, items, repeat(settings), repeat(run_dir)))
+
+
 def run(settings: Settings, run_id: str | None = None, settle_seconds: float | None = None) -> dict:
     """Everything new in the inbox, end to end (what ``ocop run`` does)."""
     run_id = run_id or "cli-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     run_dir = settings.runs / run_id
     items = discover(settings, settle_seconds=settle_seconds)
-    results = [process_submission(item, settings, run_dir) for item in items]
+    results = process_all(items, settings, run_dir)
     summary = consolidate(results, settings, run_id) if results else {}
     return {"run_id": run_id, "submissions": results, "consolidation": summary}
 
