@@ -63,6 +63,13 @@ def _group_subfield(top: str | None, below: str | None) -> str | None:
     return subs.get(header_key(below)) if subs else None
 
 
+def _spans_group(row: list[str | None], below: list[str | None], c: int) -> bool:
+    """The top cell of column ``c`` is a group title merged over the next column too: that
+    column is blank on top and holds a sub-header below."""
+    nxt = c + 1
+    return (nxt >= len(row) or row[nxt] is None) and nxt < len(below) and below[nxt] is not None
+
+
 def _match_row(rows: list[list[object]], r: int, encoding: str | None) -> HeaderMatch | None:
     row = [header_text(v, encoding) for v in rows[r]]
     fields: dict[str, int] = {}
@@ -76,20 +83,39 @@ def _match_row(rows: list[list[object]], r: int, encoding: str | None) -> Header
             fields[f] = c
     header_rows = [r]
     # A second header row under merged group cells: "Quyết định công nhận" over "Số" / "Ngày".
-    if r + 1 < len(rows):
+    # Only under a row that is itself a header: a blank or title row above the header is not one.
+    if fields and r + 1 < len(rows):
         below = [header_text(v, encoding) for v in rows[r + 1]]
         group_top = None
-        sub_hits = 0
+        group_fields: dict[str, tuple[int, str]] = {}
+        other_fields: dict[str, tuple[int, str]] = {}
+        group_cols: set[int] = set()  # columns whose top cell is a merged group title
         for c in range(max(len(row), len(below))):
             top = row[c] if c < len(row) else None
             group_top = top if top is not None else group_top
             low = below[c] if c < len(below) else None
             sub = _group_subfield(group_top, low)
-            if sub is None and low is not None and top is None:
-                sub = _cell_field(low)  # a header cell that only the second row holds
-            if sub and sub not in fields:
-                fields[sub] = c
-                labels[c] = f"{group_top} / {low}" if group_top and group_top != low else low
+            if sub is not None:
+                label = f"{group_top} / {low}" if group_top and group_top != low else low
+                group_fields.setdefault(sub, (c, label))
+                group_cols.add(c)
+            elif low is not None and (f := _cell_field(low)) and (top is None or _spans_group(row, below, c)):
+                # A header cell that only the second row holds, or the first sub-header under a
+                # merged group title that is a field name itself ("Địa chỉ" over "Xã" / "Huyện").
+                other_fields.setdefault(f, (c, f"{group_top} / {low}" if top is not None else low))
+                if top is not None:
+                    group_cols.add(c)
+        # A group title names the group, not a column: its own match ("Quyết định công nhận" is
+        # also the single-cell decision-number header, "Địa chỉ" the address) gives way to the
+        # sub-headers, which may come in any order ("Ngày" / "Số").
+        for f, c in list(fields.items()):
+            if c in group_cols:
+                del fields[f]
+        sub_hits = 0
+        for f, (c, label) in [*group_fields.items(), *other_fields.items()]:
+            if f not in fields:
+                fields[f] = c
+                labels[c] = label
                 sub_hits += 1
         if sub_hits:
             header_rows.append(r + 1)

@@ -70,6 +70,34 @@ def cell_text(value: object) -> str | None:
     return text or None
 
 
+def _column_numbers_row(row: list[object]) -> bool:
+    """The row of column numbers many forms carry under the header: ``(1) (2) (3)`` or ``1 2 3``."""
+    numbers = []
+    for v in row:
+        t = cell_text(v)
+        if t is None:
+            continue
+        t = t.strip("()[] .")
+        if not t.isdigit():
+            return False
+        numbers.append(int(t))
+    return len(numbers) >= 3 and all(b == a + 1 for a, b in zip(numbers, numbers[1:]))
+
+
+def _looks_like_record(match: HeaderMatch, row: list[object]) -> bool:
+    """A row holding something only a record holds: a rating, a known group, or a digit in the
+    decision number or date. Notes and signatures (``NGƯỜI LẬP BIỂU``, ``TRƯỞNG PHÒNG``,
+    ``GIÁM ĐỐC`` side by side) may fill as many columns as a record but hold none of these."""
+
+    def cell(f: str) -> object:
+        c = match.fields.get(f)
+        return row[c] if c is not None and c < len(row) else None
+
+    if values.parse_rating(cell("rating_raw")) or resolve_group(cell_text(cell("group_raw"))) is not None:
+        return True
+    return any(any(ch.isdigit() for ch in cell_text(cell(f)) or "") for f in ("decision_no_raw", "decision_date_raw"))
+
+
 def _data_rows(match: HeaderMatch) -> list[int]:
     """Grid rows that hold records: after the header, before the total row, notes excluded."""
     rows = match.sheet.rows
@@ -80,11 +108,15 @@ def _data_rows(match: HeaderMatch) -> list[int]:
         if is_total_row(row):
             break
         n = sum(1 for c in cols if c < len(row) and cell_text(row[c]) is not None)
-        if n:
-            filled.append((r, n))
+        if not n:
+            continue
+        if not filled and _column_numbers_row(row):
+            continue  # "(1) (2) (3) ..." under the header
+        filled.append((r, n))
     # Sparse rows after the last full row are notes and signatures; inside the table they are
-    # (very incomplete) records that validation rejects.
-    last_full = max((r for r, n in filled if n >= _MIN_DATA_CELLS), default=-1)
+    # (very incomplete) records that validation rejects. Searched from the bottom up, so the
+    # record check runs on the few rows under the table only.
+    last_full = next((r for r, n in reversed(filled) if n >= _MIN_DATA_CELLS and _looks_like_record(match, rows[r])), -1)
     return [r for r, _ in filled if r <= last_full]
 
 
