@@ -8,6 +8,7 @@ tone-mark placement, NFC/NFD) into the 2025 province it belongs to.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -97,6 +98,10 @@ _EXTRA_ALIASES = {
 }
 
 
+# "Hà Giang (cũ)", "Tuyên Quang (mới)", "Bắc Giang - cũ": annotations common since the merger.
+_ANNOTATION_RE = re.compile(r"\s+(cu|moi|truoc sap nhap|sau sap nhap)$")
+
+
 def _strip_prefix(key: str) -> str:
     changed = True
     while changed:
@@ -127,7 +132,7 @@ def _index() -> dict[str, ProvinceMatch]:
 @lru_cache(maxsize=4096)
 def resolve_province(text: object) -> ProvinceMatch | None:
     """Resolve any written province name (old or new) to its 2025 province; None if unknown."""
-    key = fold(text)
+    key = _ANNOTATION_RE.sub("", fold(text)).strip()
     if not key:
         return None
     idx = _index()
