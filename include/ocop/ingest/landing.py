@@ -78,9 +78,15 @@ def land(src: Path, province_code: str, landing_root: Path, *, source: str = "fo
             os.unlink(tmp)
     landed = Landed(province_code, digest, str(target), name, target.stat().st_size, source, arrived.isoformat())
     meta_path = folder / f"{digest}.json"
-    meta_tmp = meta_path.with_suffix(".json.tmp")
-    meta_tmp.write_text(json.dumps({k: v for k, v in asdict(landed).items() if k != "already_landed"},
-                                   ensure_ascii=False, indent=1), encoding="utf-8")
-    os.chmod(meta_tmp, 0o444)
-    os.replace(meta_tmp, meta_path)
+    # A temporary name of its own: two runs landing the same file at once must not share one.
+    fd, meta_tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps({k: v for k, v in asdict(landed).items() if k != "already_landed"},
+                                ensure_ascii=False, indent=1))
+        os.chmod(meta_tmp, 0o444)
+        os.replace(meta_tmp, meta_path)
+    finally:
+        if os.path.exists(meta_tmp):
+            os.unlink(meta_tmp)
     return landed

@@ -15,6 +15,7 @@ import csv
 import io
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ CSV_EXTENSIONS = {".csv", ".txt"}
 SUPPORTED_EXTENSIONS = EXCEL_EXTENSIONS | CSV_EXTENSIONS
 _ZIP_BASED = {".xlsx", ".xlsm", ".xlsb", ".ods"}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTION_MARKERS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"), b"EncryptionInfo")
 
 
 class FileRejected(Exception):
@@ -70,32 +72,42 @@ def read_file(path: Path, limits: Limits | None = None) -> list[Sheet]:
         sheets = [_read_csv(path)]
     else:
         _check_container(path, ext, head, limits)
-        sheets = _read_excel(path, ext)
+        sheets = _read_excel(path, ext, by_content=ext == ".xls" and head.startswith(b"PK"))
     for sheet in sheets:
         _check_shape(sheet, limits)
+        _drop_nul(sheet)
     return sheets
+
+
+def _drop_nul(sheet: Sheet) -> None:
+    """NUL characters (a CSV cell, an ``_x0000_`` escape in an .xlsx) mean nothing in a cell and
+    PostgreSQL cannot store them in text: they are removed."""
+    for i, row in enumerate(sheet.rows):
+        if any(type(v) is str and "\x00" in v for v in row):
+            sheet.rows[i] = [v.replace("\x00", "") if type(v) is str else v for v in row]
 
 
 def _check_container(path: Path, ext: str, head: bytes, limits: Limits) -> None:
     """Catch encrypted, disguised and zip-bomb files before a parser sees them."""
     if head.startswith(_OLE_MAGIC):
+        # An encrypted OOXML workbook is an OLE container holding an EncryptedPackage stream
+        # (whatever its name says: such files are often renamed .xls).
+        with path.open("rb") as fh:
+            blob = fh.read(1 << 20)
+        if any(marker in blob for marker in _ENCRYPTION_MARKERS):
+            raise FileRejected("F_ENCRYPTED", "the workbook is password-protected (encrypted)")
         if ext != ".xls":
-            # An encrypted OOXML workbook is an OLE container holding an EncryptedPackage stream.
-            with path.open("rb") as fh:
-                blob = fh.read(1 << 20)
-            if "EncryptedPackage".encode("utf-16-le") in blob or b"EncryptionInfo" in blob:
-                raise FileRejected("F_ENCRYPTED", "the workbook is password-protected (encrypted)")
             raise FileRejected("F_UNREADABLE", f"an old binary (OLE) file named '{ext}'")
         return
     lowered = head.lstrip().lower()
     if lowered.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<")):
         raise FileRejected("F_UNREADABLE", "the file is a web page (HTML/XML) with a spreadsheet name")
-    if ext in _ZIP_BASED:
+    if ext in _ZIP_BASED or (ext == ".xls" and head.startswith(b"PK")):  # an .xlsx saved as .xls too
         try:
             with zipfile.ZipFile(path) as zf:
                 total = sum(info.file_size for info in zf.infolist())
                 bad = zf.testzip() if total < 64 * 1024 * 1024 else None
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
             raise FileRejected("F_UNREADABLE", f"the file is damaged (not a valid {ext} archive: {exc})") from exc
         if total > limits.max_uncompressed_bytes:
             raise FileRejected(
@@ -105,8 +117,6 @@ def _check_container(path: Path, ext: str, head: bytes, limits: Limits) -> None:
         if bad is not None:
             raise FileRejected("F_UNREADABLE", f"the file is damaged (corrupt member {bad})")
     elif ext == ".xls":
-        if head.startswith(b"PK"):
-            return  # an xlsx saved as .xls: calamine reads it by content
         raise FileRejected("F_UNREADABLE", "not an Excel workbook (a text file named .xls)")
 
 
@@ -118,11 +128,15 @@ def _check_shape(sheet: Sheet, limits: Limits) -> None:
         raise FileRejected("F_TOO_LARGE", f"sheet '{sheet.name}' has {width} columns, over the limit of {limits.max_columns}")
 
 
-def _read_excel(path: Path, ext: str) -> list[Sheet]:
+def _read_excel(path: Path, ext: str, by_content: bool = False) -> list[Sheet]:
+    """``by_content``: calamine chooses its reader from the extension; an .xlsx named .xls is
+    opened from its bytes instead, so that calamine recognises the format by content."""
     import python_calamine as pc
 
     try:
-        with pc.CalamineWorkbook.from_path(str(path)) as wb:
+        opened = (pc.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes())) if by_content
+                  else pc.CalamineWorkbook.from_path(str(path)))
+        with opened as wb:
             return [Sheet(name, wb.get_sheet_by_name(name).to_python(skip_empty_area=False)) for name in wb.sheet_names]
     except pc.PasswordError as exc:
         raise FileRejected("F_ENCRYPTED", "the workbook is password-protected") from exc
@@ -162,7 +176,7 @@ def _read_csv(path: Path) -> Sheet:
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRejected("F_UNREADABLE", "binary content in a .csv file")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = unicodedata.normalize("NFC", data.decode("utf-16"))
+        text = unicodedata.normalize("NFC", data.decode("utf-16", errors="replace"))  # odd length: U+FFFD
     else:
         text = decode_text(data)
     sample = text[:8192]
