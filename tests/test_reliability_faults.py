@@ -241,12 +241,6 @@ def test_two_runs_at_once_load_each_submission_once(server, inbox, clean, tmp_pa
     assert dup == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "two first runs on an empty PostgreSQL warehouse migrate it at the same time: "
-    "ocop.warehouse.db.upgrade (alembic) takes no lock, so one of them fails creating a table "
-    "or type the other just created (UniqueViolation on pg_type / DuplicateTable). Fix: in "
-    "ocop.warehouse.migrations env.py run_migrations_online, on PostgreSQL take "
-    "pg_advisory_xact_lock(<migration key>) before context.run_migrations()."))
 def test_two_first_runs_at_once_on_an_empty_warehouse(server):
     """What two ``ocop run`` (or an ``airflow-init`` and a run) do first on an empty warehouse:
     ``upgrade`` it. Only that step is raced here (a full run each costs far more)."""

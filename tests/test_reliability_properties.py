@@ -94,11 +94,6 @@ def test_find_header_finds_a_complete_header_anywhere_in_the_first_rows(order, n
     assert {f: header[c] for f, c in match.fields.items() if f in REQUIRED_FIELDS} == {f: ALIASES[f][0] for f in order}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ocop.ingest.header.find_header ranks candidate header rows by field count only: a row holding one "
-    "header word (here 'TT', or a title cell 'Sản phẩm OCOP') above the real header becomes a two-row header "
-    "that ties with the real one and wins, with product_name missing (F_NO_HEADER) or mapped to the wrong "
-    "column. Fix: rank by (no required field missing, number of fields)."))
 def test_a_lone_header_word_above_the_header_does_not_hide_it():
     header = [ALIASES[f][0] for f in REQUIRED_FIELDS]
     for above in (["TT", False], ["Sản phẩm OCOP"]):

@@ -50,16 +50,22 @@ def submission_id(province_code: str, sha256: str) -> str:
     return f"{province_code}-{sha256[:16]}"
 
 
-def _safe_stem(name: str, limit: int = 80) -> str:
-    """A file name reduced to a safe folder name (no separators, no dot-dot, bounded length)."""
+def _safe_stem(name: str, limit_bytes: int = 160) -> str:
+    """A file name reduced to a safe folder name: no separators, no dot-dot, at most
+    ``limit_bytes`` of UTF-8 (a folder name may hold 255 bytes, and 4-byte letters exist)."""
     stem = Path(name.replace("\\", "/")).name
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
     stem = re.sub(r"[^\w\-]+", "_", stem, flags=re.UNICODE).strip("_.")
-    return (stem or "file")[:limit]
+    return stem.encode("utf-8")[:limit_bytes].decode("utf-8", "ignore") or "file"
 
 
-def report_dir(settings: Settings, province_code: str, snapshot_date: str | None, file_name: str) -> Path:
-    folder = settings.reports / province_code / f"{snapshot_date or 'unknown-date'}_{_safe_stem(file_name)}"
+def report_dir(settings: Settings, province_code: str, snapshot_date: str | None, file_name: str,
+               sha256: str = "") -> Path:
+    """``<reports>/<code>/<snapshot>_<file stem>_<sha256[:8]>/``: one folder per submission
+    (``ocop.xlsx`` and ``ocop.csv`` of one province do not share a folder), never outside
+    the reports root."""
+    suffix = f"_{sha256[:8]}" if sha256 else ""
+    folder = settings.reports / province_code / f"{snapshot_date or 'unknown-date'}_{_safe_stem(file_name)}{suffix}"
     resolved = folder.resolve()
     if settings.reports.resolve() not in resolved.parents:
         raise ValueError(f"report folder {resolved} escapes {settings.reports}")
@@ -201,7 +207,7 @@ def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
         rows_received=validated.counts["received"], rows_accepted=validated.counts["accepted"],
         rows_warned=validated.counts["warned"], rows_rejected=validated.counts["rejected"],
     )
-    out = report_dir(settings, inc.province_code, meta["snapshot_date"], inc.name)
+    out = report_dir(settings, inc.province_code, meta["snapshot_date"], inc.name, landed.sha256)
     reports = write_reports(validated, out)
     meta["report_dir"] = str(out)
     meta["mail"] = mail_report(validated, inc.province_code, reports, settings)

@@ -43,6 +43,9 @@ def assign_products(
     records: pd.DataFrame, previous_links: pd.DataFrame, overrides: pd.DataFrame, next_product_id: int
 ) -> DedupeResult:
     """Cluster ``records`` into products and give each product its stable id (see module doc)."""
+    if records.empty:  # e.g. a first run whose every file was rejected whole
+        return DedupeResult(pd.DataFrame(columns=LINK_COLUMNS), pd.DataFrame(columns=MERGE_COLUMNS),
+                            pd.DataFrame(columns=REVIEW_COLUMNS), next_product_id)
     recs = key_records(records)
     position = pd.Series(np.arange(len(recs)), index=pd.MultiIndex.from_arrays([recs["submission_id"], recs["row_id"]]))
     splits = override_pairs(overrides, position, SPLIT_ACTION)

@@ -130,6 +130,12 @@ def _required_missing(fields: dict[str, int]) -> list[str]:
     return [f for f in REQUIRED_FIELDS if f not in fields and not (f == "decision_date_raw" and "decision_no_raw" in fields)]
 
 
+def _rank(m: HeaderMatch) -> tuple[int, int, int]:
+    """Better headers first: fewer required fields missing, then more fields, then the
+    lower row (a lone header word above the real header must not win a tie)."""
+    return (-len(m.missing), len(m.fields), m.header_rows[0])
+
+
 def find_header(sheets: list[Sheet]) -> HeaderMatch | None:
     """The best header of the first sheet that has all required fields, else the best overall
     (with ``missing`` filled in so the caller can report which fields were not found)."""
@@ -139,15 +145,16 @@ def find_header(sheets: list[Sheet]) -> HeaderMatch | None:
         encoding = sheet_encoding(sheet.rows)
         for r in range(min(SCAN_ROWS, len(sheet.rows))):
             m = _match_row(sheet.rows, r, encoding)
-            if m and (sheet_best is None or len(m.fields) > len(sheet_best.fields)):
+            if m is None:
+                continue
+            m.sheet, m.missing = sheet, _required_missing(m.fields)
+            if sheet_best is None or _rank(m) > _rank(sheet_best):
                 sheet_best = m
         if sheet_best is None:
             continue
-        sheet_best.sheet = sheet
-        sheet_best.missing = _required_missing(sheet_best.fields)
         if not sheet_best.missing:
             return sheet_best
-        if best is None or len(sheet_best.fields) > len(best.fields):
+        if best is None or _rank(sheet_best) > _rank(best):
             best = sheet_best
     return best
 

@@ -236,7 +236,7 @@ def parse_file(
     limits: Limits | None = None,
 ) -> ParsedSubmission:
     """Parse one landed file; raises :class:`FileRejected` for file-level problems."""
-    sheets = read_file(Path(path), limits)
+    sheets = read_file(Path(path), limits, name=file_name)
     if not any(any(cell_text(v) for v in row) for s in sheets for row in s.rows):
         raise FileRejected("F_EMPTY", "the file has no data")
     match = find_header(sheets)

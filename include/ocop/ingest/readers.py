@@ -54,8 +54,11 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def read_file(path: Path, limits: Limits | None = None) -> list[Sheet]:
-    """Read every sheet of a spreadsheet or CSV file, enforcing the file-level limits."""
+def read_file(path: Path, limits: Limits | None = None, name: str | None = None) -> list[Sheet]:
+    """Read every sheet of a spreadsheet or CSV file, enforcing the file-level limits.
+
+    ``name`` is the file's name as sent (the landed copy is named by its sha256): a CSV's one
+    sheet is named after it."""
     limits = limits or Limits()
     path = Path(path)
     ext = path.suffix.lower()
@@ -69,7 +72,7 @@ def read_file(path: Path, limits: Limits | None = None) -> list[Sheet]:
     with path.open("rb") as fh:
         head = fh.read(2048)
     if ext in CSV_EXTENSIONS:
-        sheets = [_read_csv(path)]
+        sheets = [_read_csv(path, name)]
     else:
         _check_container(path, ext, head, limits)
         sheets = _read_excel(path, ext, by_content=ext == ".xls" and head.startswith(b"PK"))
@@ -171,7 +174,7 @@ def decode_text(data: bytes) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _read_csv(path: Path) -> Sheet:
+def _read_csv(path: Path, name: str | None = None) -> Sheet:
     data = path.read_bytes()
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRejected("F_UNREADABLE", "binary content in a .csv file")
@@ -179,10 +182,17 @@ def _read_csv(path: Path) -> Sheet:
         text = unicodedata.normalize("NFC", data.decode("utf-16", errors="replace"))  # odd length: U+FFFD
     else:
         text = decode_text(data)
-    sample = text[:8192]
+    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), _dialect(text[:8192]))]
+    return Sheet(Path(name).stem if name else path.stem, rows)
+
+
+def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    """The delimiter (``,`` ``;`` or tab). The sniffer is given ``\n`` line ends (it fails on
+    Excel's CRLF); failing that, the delimiter most used on the first lines wins."""
+    lines = sample.replace("\r\n", "\n").replace("\r", "\n")
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        return csv.Sniffer().sniff(lines, delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), dialect)]
-    return Sheet(path.stem, rows)
+        head = lines.split("\n")[:20]
+        best = max(",;\t", key=lambda d: sum(line.count(d) for line in head))
+        return type("Sniffed", (csv.excel,), {"delimiter": best})
