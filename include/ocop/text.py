@@ -27,13 +27,18 @@ _WS_RE = re.compile(r"\s+")
 _PUNCT_RE = re.compile(r"[^0-9a-z]+")
 
 
+@lru_cache(maxsize=200_000)
+def _nfc_str(text: str) -> str:
+    s = unicodedata.normalize("NFC", text)
+    s = _TONE_RE.sub(lambda m: _TONE_PAIRS[m.group(1)], s)
+    return _WS_RE.sub(" ", s).strip()
+
+
 def nfc(text: object) -> str:
     """Composed Unicode, unified tone marks, single spaces, stripped. ``None`` -> ``""``."""
     if text is None:
         return ""
-    s = unicodedata.normalize("NFC", str(text))
-    s = _TONE_RE.sub(lambda m: _TONE_PAIRS[m.group(1)], s)
-    return _WS_RE.sub(" ", s).strip()
+    return _nfc_str(text if type(text) is str else str(text))
 
 
 def strip_diacritics(text: str) -> str:

@@ -12,8 +12,10 @@ import datetime as dt
 import json
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ocop.config import Limits
@@ -52,8 +54,15 @@ class ParsedSubmission:
     header_labels: dict[str, str] = field(default_factory=dict)  # column letter -> header text as sent
 
 
+@lru_cache(maxsize=1 << 17)
+def _text_of(value: str) -> str | None:
+    return " ".join(unicodedata.normalize("NFC", value).split()) or None
+
+
 def cell_text(value: object) -> str | None:
     """The text a person sees in a cell; None for blank. Real dates become ISO dates."""
+    if type(value) is str:  # the common case first; registers repeat their texts a great deal
+        return _text_of(value)
     if value is None:
         return None
     if isinstance(value, bool):
@@ -98,26 +107,53 @@ def _looks_like_record(match: HeaderMatch, row: list[object]) -> bool:
     return any(any(ch.isdigit() for ch in cell_text(cell(f)) or "") for f in ("decision_no_raw", "decision_date_raw"))
 
 
-def _data_rows(match: HeaderMatch) -> list[int]:
-    """Grid rows that hold records: after the header, before the total row, notes excluded."""
+def _grid(rows: list[list], width: int) -> np.ndarray:
+    """Rows as a 2-D object array (padded to ``width``): columns are then views, not loops."""
+    grid = np.full((len(rows), width), None, dtype=object)
+    for i, row in enumerate(rows):
+        grid[i, : len(row)] = row
+    return grid
+
+
+_cell_texts = np.frompyfunc(cell_text, 1, 1)
+
+
+def _raw_json(labels: dict[int, str], texts: np.ndarray) -> list[str]:
+    """Each row as ``{header text: cell text}`` of its non-empty cells, as JSON."""
+    names: dict[str, int] = {}
+    keys, cols = [], []
+    for c, label in sorted(labels.items()):
+        names[label] = names.get(label, 0) + 1
+        keys.append(label if names[label] == 1 else f"{label} ({names[label]})")  # repeated header texts
+        cols.append(c)
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    return [dumps({k: v for k, v in zip(keys, row) if v is not None}) for row in texts[:, cols].tolist()]
+
+
+def _data_rows(match: HeaderMatch, body: np.ndarray) -> list[int]:
+    """Offsets in ``body`` (the cell texts under the header) of the rows that hold records:
+    before the total row, notes and signatures excluded."""
     rows = match.sheet.rows
+    first = match.first_data_row
     cols = [c for f, c in match.fields.items() if f != "row_number"]
+    counts = (body[:, cols] != None).sum(axis=1) if len(body) else np.zeros(0, int)  # noqa: E711 (elementwise)
+    # The table ends at the first total row ("Tổng cộng", "Cộng"): only rows with such a text
+    # among their first cells are looked at closely.
+    lead = pd.DataFrame(body[:, :4])
+    markers = {t for t in pd.unique(lead.to_numpy().ravel()) if isinstance(t, str) and is_total_row([t])}
+    end = next((i for i in np.flatnonzero(lead.isin(markers).any(axis=1).to_numpy()) if is_total_row(body[i])),
+               len(body)) if markers else len(body)
     filled: list[tuple[int, int]] = []
-    for r in range(match.first_data_row, len(rows)):
-        row = rows[r]
-        if is_total_row(row):
-            break
-        n = sum(1 for c in cols if c < len(row) and cell_text(row[c]) is not None)
-        if not n:
-            continue
-        if not filled and _column_numbers_row(row):
+    for i in np.flatnonzero(counts[:end]):
+        if not filled and _column_numbers_row(body[i]):
             continue  # "(1) (2) (3) ..." under the header
-        filled.append((r, n))
+        filled.append((int(i), int(counts[i])))
     # Sparse rows after the last full row are notes and signatures; inside the table they are
     # (very incomplete) records that validation rejects. Searched from the bottom up, so the
     # record check runs on the few rows under the table only.
-    last_full = next((r for r, n in reversed(filled) if n >= _MIN_DATA_CELLS and _looks_like_record(match, rows[r])), -1)
-    return [r for r, _ in filled if r <= last_full]
+    last_full = next((i for i, n in reversed(filled)
+                      if n >= _MIN_DATA_CELLS and _looks_like_record(match, rows[first + i])), -1)
+    return [i for i, _ in filled if i <= last_full]
 
 
 def _title_lines(match: HeaderMatch) -> list[str]:
@@ -142,16 +178,6 @@ def snapshot_date(match: HeaderMatch | None, file_name: str, arrived_at: dt.date
     if d:
         return d.isoformat(), "filename"
     return arrived_at.date().isoformat(), "arrival"
-
-
-def _raw_json(labels: dict[int, str], row: list[object]) -> str:
-    cells = {}
-    for c, label in labels.items():
-        if c < len(row):
-            t = cell_text(row[c])
-            if t is not None:
-                cells[label] = t
-    return json.dumps(cells, ensure_ascii=False)
 
 
 def _convert_legacy(frame: pd.DataFrame, sheet_encoding: str | None) -> pd.DataFrame:
@@ -181,47 +207,51 @@ def _convert_legacy(frame: pd.DataFrame, sheet_encoding: str | None) -> pd.DataF
     return frame
 
 
+def _per_value(column: list, fn) -> list:
+    """``fn`` of every cell, computed once per distinct value (None stays None)."""
+    done = {v: fn(v) for v in set(column) if v is not None}
+    return [done[v] if v is not None else None for v in column]
+
+
+def _iso(d: object) -> str | None:
+    return d.isoformat() if isinstance(d, dt.date) else None
+
+
 def _parse_values(frame: pd.DataFrame, raw_objects: dict[str, list[object]]) -> pd.DataFrame:
-    """Add the parsed columns of the contract, each computed once per distinct value."""
+    """Add the parsed columns of the contract. Plain lists and one computation per distinct
+    value: registers repeat their ratings, groups, dates and decisions a great deal."""
+    col = {f: frame[f].tolist() for f in RAW_FIELDS}
+    flags = _per_value(col["potential5_raw"], values.parse_potential_flag)
+    ratings = _per_value(col["rating_raw"], values.parse_rating)
+    rating = ["potential-5" if r == "4" and f else r for r, f in zip(ratings, flags)]
+    decisions = _per_value(col["decision_no_raw"], values.parse_decision)
+    decision_no = [t[0] if t else None for t in decisions]
+    # Dates: parse the original cell object (real date, serial number or text), else the date
+    # written in the decision cell ("1234/QĐ-UBND ngày 12/5/2024").
+    parsed = _per_value(raw_objects["decision_date_raw"], values.parse_date)
+    parsed = [d if d is not None else (t[1] if t else None) for d, t in zip(parsed, decisions)]
+    expiry = [values.parse_expiry(v, d) if v not in (None, "") else None
+              for v, d in zip(raw_objects["expiry_raw"], parsed)]
+    defaults = _per_value(parsed, values.default_expiry)
+    expiry = [e if e is not None else d for e, d in zip(expiry, defaults)]
+    levels = _per_value(col["issuing_level_raw"], values.parse_issuing_level)
+    given_type = _per_value(col["owner_type_raw"], values.parse_owner_type)
+    inferred_type = _per_value(col["owner"], values.infer_owner_type)
+    provinces = _per_value(col["province_raw"], resolve_province)
 
-    def per_value(series: pd.Series, fn) -> pd.Series:
-        uniques = {v: fn(v) for v in pd.unique(series.dropna())}
-        return series.map(uniques)
-
-    flag = frame["potential5_raw"].map(values.parse_potential_flag) if frame["potential5_raw"].notna().any() else False
-    rating = per_value(frame["rating_raw"], values.parse_rating)
-    frame["rating_class"] = rating.where(~((rating == "4") & flag), "potential-5")
-    frame["group_code"] = per_value(frame["group_raw"], resolve_group).astype("Int64")
-
-    decision = per_value(frame["decision_no_raw"], values.parse_decision)
-    frame["decision_no"] = decision.map(lambda t: t[0] if isinstance(t, tuple) else None)
-    inline_date = decision.map(lambda t: t[1] if isinstance(t, tuple) else None)
-    # Dates: parse the original cell object (real date, serial number or text).
-    date_obj = pd.Series(raw_objects["decision_date_raw"], index=frame.index, dtype=object)
-    parsed = date_obj.map(lambda v: values.parse_date(v) if v not in (None, "") else None)
-    parsed = parsed.where(parsed.notna(), inline_date)
-    frame["decision_date"] = parsed.map(lambda d: d.isoformat() if isinstance(d, dt.date) else None)
-
-    expiry_obj = pd.Series(raw_objects["expiry_raw"], index=frame.index, dtype=object)
-    given_expiry = pd.Series([values.parse_expiry(v, d) if v not in (None, "") else None
-                              for v, d in zip(expiry_obj, parsed)], index=frame.index, dtype=object)
-    default_expiry = parsed.map(lambda d: values.default_expiry(d) if isinstance(d, dt.date) else None)
-    expiry = given_expiry.where(given_expiry.notna(), default_expiry)
-    frame["expiry_date"] = expiry.map(lambda d: d.isoformat() if isinstance(d, dt.date) else None)
-
-    given_level = per_value(frame["issuing_level_raw"], values.parse_issuing_level)
-    inferred_level = [values.infer_issuing_level(r, n) for r, n in zip(frame["rating_class"], frame["decision_no"])]
-    frame["issuing_level"] = given_level.where(given_level.notna(), pd.Series(inferred_level, index=frame.index))
-    frame["status"] = per_value(frame["status_raw"], values.parse_status).fillna("valid")
-
-    given_type = per_value(frame["owner_type_raw"], values.parse_owner_type)
-    inferred_type = per_value(frame["owner"], values.infer_owner_type)
-    frame["owner_type_inferred"] = given_type.isna() & inferred_type.notna()
-    frame["owner_type"] = given_type.where(given_type.notna(), inferred_type)
-
-    prov = per_value(frame["province_raw"], resolve_province)
-    frame["row_province_code"] = prov.map(lambda m: m.code_2025 if isinstance(m, ProvinceMatch) else None)
-    frame["row_province_unresolved"] = frame["province_raw"].notna() & frame["row_province_code"].isna()
+    obj = lambda values_: pd.Series(values_, index=frame.index, dtype=object)  # noqa: E731
+    frame["rating_class"] = obj(rating)
+    frame["group_code"] = pd.array(_per_value(col["group_raw"], resolve_group), dtype="Int64")
+    frame["decision_no"] = obj(decision_no)
+    frame["decision_date"] = obj(_per_value(parsed, _iso))
+    frame["expiry_date"] = obj(_per_value(expiry, _iso))
+    frame["issuing_level"] = obj([g or values.infer_issuing_level(r, n) for g, r, n in zip(levels, rating, decision_no)])
+    frame["status"] = obj([st or "valid" for st in _per_value(col["status_raw"], values.parse_status)])
+    frame["owner_type_inferred"] = [g is None and i is not None for g, i in zip(given_type, inferred_type)]
+    frame["owner_type"] = obj([g or i for g, i in zip(given_type, inferred_type)])
+    codes = [m.code_2025 if isinstance(m, ProvinceMatch) else None for m in provinces]
+    frame["row_province_code"] = obj(codes)
+    frame["row_province_unresolved"] = [r is not None and c is None for r, c in zip(col["province_raw"], codes)]
     return frame
 
 
@@ -245,33 +275,37 @@ def parse_file(
         raise FileRejected("F_NO_HEADER", f"no header row with the required columns (missing: {missing})")
     snap, snap_source = snapshot_date(match, file_name, arrived_at)
 
-    rows = match.sheet.rows
-    data_rows = _data_rows(match)
-    if not data_rows:
+    first = match.first_data_row
+    below = match.sheet.rows[first:]
+    width = max(max(map(len, below), default=0), max(match.labels, default=-1) + 1, 1)
+    grid = _grid(below, width)
+    body = _cell_texts(grid) if grid.size else grid
+    picked = _data_rows(match, body)
+    if not picked:
         raise FileRejected("F_EMPTY", "the table has a header but no data rows")
+    objects, texts = grid[picked], body[picked]
+    none = [None] * len(picked)
 
-    raw_objects: dict[str, list[object]] = {}
-    columns: dict[str, list[object]] = {}
-    for f in RAW_FIELDS:
-        c = match.fields.get(f)
-        objs = [rows[r][c] if c is not None and c < len(rows[r]) else None for r in data_rows]
-        raw_objects[f] = objs
-        columns[f] = [cell_text(v) for v in objs]
+    def column(c: int | None, table: np.ndarray) -> list:
+        return table[:, c].tolist() if c is not None else list(none)
+
+    raw_objects = {f: column(match.fields.get(f), objects) for f in RAW_FIELDS}
+    columns = {f: column(match.fields.get(f), texts) for f in RAW_FIELDS}
     # Address split over commune / district columns: joined into the address field.
     for part in ("commune", "district"):
         c = match.fields.get(part)
         if c is not None and "address" not in match.fields:
-            parts = [cell_text(rows[r][c]) if c < len(rows[r]) else None for r in data_rows]
-            columns["address"] = [", ".join(p for p in (a, b) if p) or None for a, b in zip(columns["address"], parts)]
+            columns["address"] = [", ".join(p for p in (a, b) if p) or None
+                                  for a, b in zip(columns["address"], column(c, texts))]
 
     frame = pd.DataFrame(columns, dtype=object)
-    frame.insert(0, "row_id", range(len(data_rows)))
+    frame.insert(0, "row_id", range(len(picked)))
     frame.insert(1, "sheet", match.sheet.name)
-    frame.insert(2, "excel_row", [r + 1 for r in data_rows])
-    frame["raw_json"] = [_raw_json(match.labels, rows[r]) for r in data_rows]
+    frame.insert(2, "excel_row", [first + i + 1 for i in picked])
+    frame["raw_json"] = _raw_json(match.labels, texts)
     frame = _convert_legacy(frame, match.legacy_header)
     for col in RAW_FIELDS:  # one spelling of tone marks (hoà/hòa), after legacy conversion
-        frame[col] = frame[col].map({t: nfc(t) for t in pd.unique(frame[col].dropna())})
+        frame[col] = pd.Series(_per_value(frame[col].tolist(), nfc), index=frame.index, dtype=object)
     frame = _parse_values(frame, raw_objects)
 
     used = set(match.fields.values())
