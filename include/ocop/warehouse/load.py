@@ -6,8 +6,13 @@ with ``outcome``, issues). ``consolidate(engine, bundles, run_id)``:
 1. takes the warehouse write lock (PostgreSQL ``pg_advisory_xact_lock``; SQLite
    ``BEGIN IMMEDIATE``), so concurrent consolidations run one after the other;
 2. skips bundles whose ``(province_code, sha256)`` is already loaded (idempotent);
-3. inserts submissions, source records, issues and data-quality figures (COPY / executemany);
-4. recomputes product identities and rebuilds ``product_version`` (:mod:`ocop.warehouse.rebuild`).
+3. inserts submissions, source records, issues and data-quality figures (COPY / executemany).
+   A submission whose id is not in the warehouse (checked under the lock, before any insert)
+   and whose row ids are distinct cannot conflict with anything: its source records are copied
+   straight into ``source_record``. Any other goes through staging + ``ON CONFLICT DO NOTHING``;
+4. recomputes product identities and rebuilds ``product_version`` (:mod:`ocop.warehouse.rebuild`),
+   using the records just inserted from memory (:class:`~ocop.warehouse.rebuild.Loaded`) and
+   reading back only the earlier ones.
 
 Everything commits together or not at all: a failed or killed run leaves the previous state.
 """
@@ -15,6 +20,7 @@ Everything commits together or not at all: a failed or killed run leaves the pre
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,9 +30,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ocop.warehouse import schema as s
-from ocop.warehouse.bulk import insert_frame
+from ocop.warehouse.bulk import insert_frame, prepare
 from ocop.warehouse.db import is_postgres
-from ocop.warehouse.rebuild import RebuildStats, borderline_pairs, rebuild_products
+from ocop.warehouse.rebuild import Loaded, RebuildStats, borderline_pairs, rebuild_products
 
 ADVISORY_LOCK_KEY = 0x0C0B_2025  # one lock for "the warehouse is being written"
 
@@ -55,6 +61,10 @@ class ConsolidationResult:
     skipped: list[str]                    # submission ids whose file was already loaded
     stats: RebuildStats | None = None     # None when nothing new was loaded
     review: pd.DataFrame = field(default_factory=pd.DataFrame)  # borderline pairs from dedupe
+    # Wall seconds per phase: load (submissions, source records, issues, rule counts), read,
+    # dedupe, links (product, record_link, dedupe_merge), history (SCD2 in pandas), versions
+    # (product_version, province_conflict), dq, commit.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _default_assign() -> Callable:
@@ -68,6 +78,7 @@ def consolidate(engine: Engine, bundles: Iterable[Bundle], run_id: str,
     """Load ``bundles`` and rebuild products and versions, in one transaction."""
     assign = assign or _default_assign()
     bundles = list(bundles)
+    timings: dict[str, float] = {}
     with engine.connect() as conn:
         conn.execution_options(write_lock=True)
         with conn.begin():
@@ -76,10 +87,16 @@ def consolidate(engine: Engine, bundles: Iterable[Bundle], run_id: str,
             if not new:
                 return ConsolidationResult(run_id, [], skipped)
             started = _utcnow()
-            load_submissions(conn, new, run_id, processed_at=started)
-            stats, review = rebuild_products(conn, run_id, assign)
+            clock = time.perf_counter()
+            loaded = load_submissions(conn, new, run_id, processed_at=started)
+            timings["load"] = time.perf_counter() - clock
+            stats, review = rebuild_products(conn, run_id, assign, loaded, timings)
+            clock = time.perf_counter()
             record_dq_run(conn, run_id, started)
-    return ConsolidationResult(run_id, [b.meta["submission_id"] for b in new], skipped, stats, review)
+            timings["dq"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+        timings["commit"] = time.perf_counter() - clock
+    return ConsolidationResult(run_id, [b.meta["submission_id"] for b in new], skipped, stats, review, timings)
 
 
 def take_write_lock(conn: Connection) -> None:
@@ -122,15 +139,37 @@ def _with_submission(frames: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def load_submissions(conn: Connection, bundles: list[Bundle], run_id: str, processed_at: datetime) -> None:
-    """Insert submissions, their source records, issues and per-rule counts (set-based)."""
+def fresh_bundles(conn: Connection, bundles: list[Bundle]) -> tuple[list[Bundle], list[Bundle]]:
+    """Split ``bundles`` (already new by ``(province_code, sha256)``) into those whose records
+    cannot conflict — submission id neither in the warehouse nor earlier in the list, row ids
+    distinct — and the others (loaded with ``ON CONFLICT DO NOTHING``, as before)."""
+    ids = [b.meta["submission_id"] for b in bundles]
+    sub = s.submission
+    taken = set(conn.scalars(sa.select(sub.c.submission_id).where(sub.c.submission_id.in_(ids)))) if ids else set()
+    fresh, guarded = [], []
+    for b in bundles:
+        sid = b.meta["submission_id"]
+        rows_unique = b.records.empty or b.records["row_id"].is_unique
+        (fresh if sid not in taken and rows_unique else guarded).append(b)
+        taken.add(sid)
+    return fresh, guarded
+
+
+def load_submissions(conn: Connection, bundles: list[Bundle], run_id: str, processed_at: datetime) -> Loaded:
+    """Insert submissions, their source records, issues and per-rule counts (set-based).
+    Returns the records inserted straight from memory, for the rebuild."""
+    fresh, guarded = fresh_bundles(conn, bundles)
     insert_frame(conn, s.submission, submission_frame(bundles, run_id, processed_at), skip_existing=True)
-    records = _with_submission([(b.meta["submission_id"], b.records) for b in bundles])
-    insert_frame(conn, s.source_record, records, skip_existing=True)
+    records = _with_submission([(b.meta["submission_id"], b.records) for b in fresh])
+    records = prepare(s.source_record, records) if not records.empty else records
+    insert_frame(conn, s.source_record, records, prepared=True)
+    insert_frame(conn, s.source_record, _with_submission([(b.meta["submission_id"], b.records) for b in guarded]),
+                 skip_existing=True)
     issues = _with_submission([(b.meta["submission_id"], b.issues.reindex(columns=ISSUE_COLUMNS))
                                for b in bundles])
     insert_frame(conn, s.record_issue, issues)
     insert_frame(conn, s.dq_rule_count, rule_counts(bundles, run_id))
+    return Loaded(submission_ids=frozenset(b.meta["submission_id"] for b in fresh), records=records)
 
 
 def rule_counts(bundles: list[Bundle], run_id: str) -> pd.DataFrame:

@@ -19,13 +19,15 @@ Run inside :func:`ocop.warehouse.load.consolidate`'s transaction, after new subm
    (``valid_to`` NULL while open).
 
 All of it is pandas on the whole set, then bulk writes: an older snapshot arriving late gives
-exactly the in-order history.
+exactly the in-order history. The records of the submissions the same transaction has just
+inserted are taken from memory (:class:`Loaded`); only earlier submissions are read back.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -40,6 +42,15 @@ KEY = ["submission_id", "row_id"]
 ASSIGN_COLUMNS = ["submission_id", "row_id", "province_code", "owner", "product_name",
                   "decision_date", "snapshot_date", "rating_class"]
 LINK_COLUMNS = [*KEY, "product_id", "rule", "score"]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Source records this transaction inserted, as inserted (``bulk.prepare`` form, plus
+    ``submission_id``): every row of the submissions ``submission_ids``, none of any other."""
+
+    submission_ids: frozenset[str] = frozenset()
+    records: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -69,14 +80,68 @@ def accepted_snapshots(conn: Connection) -> pd.DataFrame:
     return snaps
 
 
-def _records(conn: Connection, outcomes: tuple[str, ...]) -> pd.DataFrame:
+_FACTS = [c for c in s.VERSION_FACTS if c not in ("province_code", *s.RECORD_DATES)]
+RECORD_COLUMNS = ["submission_id", "row_id", "province_code", *_FACTS, *s.RECORD_DATES, "snapshot_date"]
+_INTEGER_COLUMNS = {"row_id", "group_code"}
+
+
+def _records_query(outcomes: tuple[str, ...]) -> sa.Select:
     sr, sub = s.source_record, s.submission
-    facts = [sr.c[c] for c in s.VERSION_FACTS if c not in ("province_code", *s.RECORD_DATES)]
-    query = (sa.select(sr.c.submission_id, sr.c.row_id, sub.c.province_code, *facts,
-                       *[_iso(sr.c[c], c) for c in s.RECORD_DATES], _iso(sub.c.snapshot_date, "snapshot_date"))
-             .join_from(sr, sub, sr.c.submission_id == sub.c.submission_id)
-             .where(sub.c.outcome == s.ACCEPTED, sr.c.outcome.in_(outcomes)))
-    return read_frame(conn, query)
+    return (sa.select(sr.c.submission_id, sr.c.row_id, sub.c.province_code, *[sr.c[c] for c in _FACTS],
+                      *[_iso(sr.c[c], c) for c in s.RECORD_DATES], _iso(sub.c.snapshot_date, "snapshot_date"))
+            .join_from(sr, sub, sr.c.submission_id == sub.c.submission_id)
+            .where(sub.c.outcome == s.ACCEPTED, sr.c.outcome.in_(outcomes)))
+
+
+def _records(conn: Connection, outcomes: tuple[str, ...]) -> pd.DataFrame:
+    return read_frame(conn, _records_query(outcomes))
+
+
+def _as_read(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (RECORD_COLUMNS, any dtypes) with the dtypes ``read_frame`` gives the same values:
+    an all-NULL column is object of None; integers int64, or float64 when some are NULL; text
+    pandas' inferred string dtype."""
+    text_dtype = pd.Series(["", None]).dtype
+    out = {}
+    for c in RECORD_COLUMNS:
+        col = df[c]
+        missing = col.isna()
+        if missing.all():
+            out[c] = pd.Series([None] * len(col), dtype=object)
+        elif c in _INTEGER_COLUMNS:
+            out[c] = col.astype("float64" if missing.any() else "int64")
+        elif text_dtype == object:
+            out[c] = col.astype(object).where(~missing, None)
+        else:
+            out[c] = col.astype(text_dtype)
+    return pd.DataFrame({c: v.reset_index(drop=True) for c, v in out.items()}, columns=RECORD_COLUMNS)
+
+
+def record_sets(conn: Connection, snaps: pd.DataFrame, loaded: Loaded | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(kept, rejected)`` records of every accepted submission, as :func:`_records` reads
+    them, without reading back the ones ``loaded`` holds."""
+    if loaded is None:
+        return _records(conn, s.ROW_KEPT), _records(conn, (s.ROW_REJECTED,))
+    outcomes = (*s.ROW_KEPT, s.ROW_REJECTED)
+    accepted = snaps["submission_id"]
+    earlier = sorted(set(accepted) - loaded.submission_ids)
+    parts = []
+    if earlier:
+        query = _records_query(outcomes).add_columns(s.source_record.c.outcome)
+        parts.append(read_frame(conn, query.where(s.source_record.c.submission_id.in_(earlier))))
+    mem = loaded.records
+    if not mem.empty:
+        mem = mem[mem["submission_id"].isin(accepted) & mem["outcome"].isin(outcomes)]
+        mem = mem.reindex(columns=["submission_id", "row_id", *_FACTS, *s.RECORD_DATES, "outcome"])
+        by_id = snaps.set_index("submission_id")
+        mem = mem.assign(province_code=mem["submission_id"].map(by_id["province_code"]),
+                         snapshot_date=mem["submission_id"].map(by_id["snapshot_date"]))
+        parts.append(mem)
+    if not parts:
+        return _records(conn, s.ROW_KEPT), _records(conn, (s.ROW_REJECTED,))
+    both = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    kept = both["outcome"].isin(s.ROW_KEPT)
+    return _as_read(both[kept]), _as_read(both[~kept])
 
 
 def _previous_links(conn: Connection) -> pd.DataFrame:
@@ -94,20 +159,42 @@ def _next_product_id(conn: Connection) -> int:
     return conn.scalar(sa.select(sa.func.coalesce(sa.func.max(s.product.c.product_id), 0))) + 1
 
 
-def rebuild_products(conn: Connection, run_id: str, assign: Callable) -> tuple[RebuildStats, pd.DataFrame]:
-    """Recompute identities and rebuild ``product_version``; returns stats and dedupe's review."""
+class _Clock:
+    """Wall seconds per phase, added into ``timings`` (a dict the caller may pass, or None)."""
+
+    def __init__(self, timings: dict | None):
+        self.timings, self.last = timings, time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[phase] = self.timings.get(phase, 0.0) + now - self.last
+        self.last = now
+
+
+def rebuild_products(conn: Connection, run_id: str, assign: Callable, loaded: Loaded | None = None,
+                     timings: dict | None = None) -> tuple[RebuildStats, pd.DataFrame]:
+    """Recompute identities and rebuild ``product_version``; returns stats and dedupe's review.
+    ``loaded``: the records this transaction has just inserted (not read back). ``timings``:
+    filled with seconds per phase (read, dedupe, links, history, versions)."""
+    clock = _Clock(timings)
     snaps = accepted_snapshots(conn)
-    kept = _records(conn, s.ROW_KEPT)
+    kept, rejected = record_sets(conn, snaps, loaded)
     previous = _previous_links(conn)
-    result = assign(kept[ASSIGN_COLUMNS].copy(), previous[[*KEY, "product_id"]].copy(),
-                    _overrides(conn), _next_product_id(conn))
+    overrides, next_id = _overrides(conn), _next_product_id(conn)
+    clock.lap("read")
+    result = assign(kept[ASSIGN_COLUMNS].copy(), previous[[*KEY, "product_id"]].copy(), overrides, next_id)
     links = result.links[LINK_COLUMNS]
-    new_products = _write_identities(conn, links, previous, result.merges, run_id)
-    presence = carry_forward(linked_presence(kept, links, snaps),
-                             _records(conn, (s.ROW_REJECTED,)), snaps)
+    clock.lap("dedupe")
+    fresh = loaded.submission_ids if loaded is not None else frozenset()
+    new_products = _write_identities(conn, links, previous, result.merges, run_id, fresh)
+    clock.lap("links")
+    presence = carry_forward(linked_presence(kept, links, snaps), rejected, snaps)
     presence, conflicts = resolve_provinces(presence)
     versions = build_versions(presence, snaps)
+    clock.lap("history")
     _write_versions(conn, versions, conflicts, run_id)
+    clock.lap("versions")
     stats = RebuildStats(products=int(links["product_id"].nunique()), new_products=new_products,
                          versions=len(versions), current=int(versions["is_current"].sum()),
                          conflicts=len(conflicts))
@@ -125,15 +212,20 @@ def _changed_submissions(links: pd.DataFrame, previous: pd.DataFrame) -> list[st
 
 
 def _write_identities(conn: Connection, links: pd.DataFrame, previous: pd.DataFrame,
-                      merges: pd.DataFrame, run_id: str) -> int:
+                      merges: pd.DataFrame, run_id: str, fresh: frozenset[str] = frozenset()) -> int:
+    """``fresh``: submissions inserted by this transaction; they have no stored links, so all
+    their links are new (no comparison, nothing to delete)."""
     p = s.product
     existing = pd.Index(list(conn.scalars(sa.select(p.c.product_id))))
     new_ids = pd.Index(links["product_id"].unique()).difference(existing)
     insert_frame(conn, p, pd.DataFrame({"product_id": new_ids, "created_at": datetime.now(timezone.utc),
                                         "created_run": run_id}))
-    changed = _changed_submissions(links, previous)
-    conn.execute(s.record_link.delete().where(s.record_link.c.submission_id.in_(changed)))
-    insert_frame(conn, s.record_link, links[links["submission_id"].isin(changed)])
+    is_fresh = links["submission_id"].isin(fresh)
+    stored = _changed_submissions(links[~is_fresh], previous)
+    if stored:
+        conn.execute(s.record_link.delete().where(s.record_link.c.submission_id.in_(stored)))
+    changed = is_fresh | links["submission_id"].isin(stored)
+    insert_frame(conn, s.record_link, links[changed])
     conn.execute(s.dedupe_merge.delete())
     insert_frame(conn, s.dedupe_merge, merges.assign(run_id=run_id))
     return len(new_ids)
@@ -163,17 +255,23 @@ def carry_forward(presence: pd.DataFrame, rejected: pd.DataFrame, snaps: pd.Data
     if rej.empty:
         return presence
     rej = rej.assign(key=_identity_keys(rej))
+    # Carried rows keep their province, so each province only ever looks at its own rows
+    # (split once, instead of scanning the national set for every rejected snapshot).
+    own = dict(tuple(presence[presence["province_code"].isin(rej["province_code"].unique())]
+                     .groupby("province_code", sort=False)))
     carried: list[pd.DataFrame] = []
+    carried_in: dict[str, list[pd.DataFrame]] = {}
     for (province, seq), rows in rej.groupby(["province_code", "seq"], sort=True):
-        everything = pd.concat([presence, *carried], ignore_index=True)
-        in_province = everything["province_code"].eq(province)
-        prev = everything[in_province & everything["seq"].eq(seq - 1)]
-        present_now = everything.loc[in_province & everything["seq"].eq(seq), "product_id"]
+        everything = pd.concat([own.get(province, presence.iloc[:0]), *carried_in.get(province, [])],
+                               ignore_index=True)
+        prev = everything[everything["seq"].eq(seq - 1)]
+        present_now = everything.loc[everything["seq"].eq(seq), "product_id"]
         prev = prev[~prev["product_id"].isin(present_now)]
         keep = prev[_identity_keys(prev).isin(rows["key"]).to_numpy()] if not prev.empty else prev
         if not keep.empty:
             snapshot_date = rows["snapshot_date"].iloc[0]
             carried.append(keep.assign(seq=seq, snapshot_date=snapshot_date))
+            carried_in.setdefault(province, []).append(carried[-1])
     return pd.concat([presence, *carried], ignore_index=True)
 
 
