@@ -207,6 +207,7 @@ def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
         rows_received=validated.counts["received"], rows_accepted=validated.counts["accepted"],
         rows_warned=validated.counts["warned"], rows_rejected=validated.counts["rejected"],
     )
+    validated.kept_from_previous = kept_from_previous(validated, settings)
     out = report_dir(settings, inc.province_code, meta["snapshot_date"], inc.name, landed.sha256)
     reports = write_reports(validated, out)
     meta["report_dir"] = str(out)
@@ -225,6 +226,25 @@ def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
             "file_name": inc.name, "file_outcome": validated.file_outcome, "file_rule": validated.file_rule,
             "rows_received": meta["rows_received"], "rows_rejected": meta["rows_rejected"],
             "report_dir": str(out), "mail": meta["mail"], "data_docs": meta["data_docs"]}
+
+
+def kept_from_previous(validated, settings: Settings) -> list[int]:
+    """Rejected rows whose product is in the province's register from its previous accepted
+    snapshot: the product is not removed (its previous version stays current), and the report
+    tells the province so. Matched on the same owner + product keys as the warehouse uses."""
+    from ocop.dedupe.normalize import owner_key, product_key
+    from ocop.warehouse import registered_products
+
+    records = validated.records
+    if validated.file_outcome != "accepted" or records.empty or not (records["outcome"] == "rejected").any():
+        return []
+    parsed = validated.parsed
+    registered = registered_products(engine_for(settings), parsed.province_code,
+                                     dt.date.fromisoformat(parsed.snapshot_date))
+    keys = {(owner_key(o), product_key(p)) for o, p in zip(registered["owner"], registered["product_name"])}
+    rejected = records[records["outcome"] == "rejected"]
+    return [int(r) for r, o, p in zip(rejected["row_id"], rejected["owner"], rejected["product_name"])
+            if o and p and (owner_key(o), product_key(p)) in keys]
 
 
 def load_bundle(bundle_dir: Path):

@@ -31,7 +31,9 @@ def report_dict(v) -> dict:
             ["row_id", "rule", "column_letter", "field", "severity", "message_vi"]].itertuples(index=False):
         by_row[int(row_id)].append({"rule": code, "column": _none(letter), "field": _none(fld), "severity": sev,
                                     "message": msg})
-    rows = [{"sheet": sheet, "excel_row": int(excel_row), "outcome": outcome, "issues": by_row.get(int(row_id), [])}
+    kept = set(getattr(v, "kept_from_previous", ()) or ())
+    rows = [{"sheet": sheet, "excel_row": int(excel_row), "outcome": outcome, "issues": by_row.get(int(row_id), []),
+             **({"kept_from_previous": True} if int(row_id) in kept else {})}
             for row_id, sheet, excel_row, outcome in v.records[["row_id", "sheet", "excel_row", "outcome"]].itertuples(
                 index=False)]
     return {

@@ -115,8 +115,11 @@ def _summary_sheet(wb: Workbook, v) -> None:
         facts += [("Lý do", v.file_message_vi), ("Chi tiết kỹ thuật", v.file_detail),
                   ("Cách khắc phục", rule(v.file_rule).fix_vi)]
     facts += [("Số dòng nhận được", c["received"]), ("Hợp lệ", c["accepted"]),
-              ("Hợp lệ có cảnh báo", c["warned"]), ("Bị loại", c["rejected"]),
-              ("Việc cần làm tiếp theo", _next_steps(v))]
+              ("Hợp lệ có cảnh báo", c["warned"]), ("Bị loại", c["rejected"])]
+    if kept := _kept_rows(v):
+        facts.append((KEPT_LABEL_VI, f"{len(kept)} dòng ({', '.join(map(str, kept[:50]))}"
+                                     f"{', …' if len(kept) > 50 else ''}): {KEPT_NOTE_VI}"))
+    facts.append(("Việc cần làm tiếp theo", _next_steps(v)))
     for label, value in facts:
         if value is not None:
             ws.append([_cell(ws, label, font=_BOLD), _cell(ws, value)])
@@ -125,6 +128,17 @@ def _summary_sheet(wb: Workbook, v) -> None:
     for code, n in c["by_rule"].items():
         r = rule(code)
         ws.append([code, LEVEL_VI[r.level], n, _cell(ws, r.message_vi, wrap=True), _cell(ws, r.fix_vi, wrap=True)])
+
+
+KEPT_LABEL_VI = "Dòng bị loại nhưng sản phẩm vẫn được giữ"
+KEPT_NOTE_VI = ("sản phẩm đã có trong danh sách được tiếp nhận lần trước nên vẫn được giữ theo thông tin lần "
+                "trước; hãy sửa dòng này để cập nhật.")
+
+
+def _kept_rows(v) -> list[int]:
+    """Excel rows of the rejected rows whose product stays registered from the last snapshot."""
+    kept = set(getattr(v, "kept_from_previous", ()) or ())
+    return [int(x) for r, x in zip(v.records["row_id"], v.records["excel_row"]) if int(r) in kept] if kept else []
 
 
 def _raw_rows(records: pd.DataFrame) -> list[dict]:
@@ -203,7 +217,10 @@ def _data_sheet(wb: Workbook, v) -> None:
     ws.auto_filter.ref = f"A1:{get_column_letter(len(all_headers))}{len(records) + 1}"
     ws.append([_cell(ws, h, font=_BOLD, fill=_HEADER_FILL) for h in all_headers])
 
+    kept = set(getattr(v, "kept_from_previous", ()) or ())
     for row_id, excel_row, outcome, raw in zip(records["row_id"], records["excel_row"], records["outcome"], raw_rows):
+        if row_id in kept:
+            lines[row_id].append(f"Lưu ý: {KEPT_NOTE_VI}")
         marks = cells.get(row_id, {})
         row = [int(excel_row)]
         for h in headers:

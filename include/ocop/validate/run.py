@@ -51,6 +51,9 @@ class Validated:
     gx_summary: dict = field(default_factory=dict)  # {"success", "statistics", "suites": {...}}
     file_detail: str | None = None  # technical detail of a file-level rejection
     data_docs_path: Path | None = None
+    # row_ids of rejected rows whose product stays registered from the province's previous
+    # accepted snapshot (set by the pipeline, which knows the warehouse; the reports say so)
+    kept_from_previous: list[int] = field(default_factory=list)
 
 
 def _result_issues(result) -> pd.DataFrame:

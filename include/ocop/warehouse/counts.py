@@ -121,3 +121,14 @@ def export_links(engine: Engine) -> pd.DataFrame:
              .order_by(sub.c.province_code, sub.c.file_name, sr.c.excel_row))
     with engine.connect() as conn:
         return read_frame(conn, query)
+
+
+def registered_products(engine: Engine, province_code: str, before: date) -> pd.DataFrame:
+    """Owner and product name of every product in ``province_code``'s register just before
+    ``before`` (versions opened earlier and still open on that date)."""
+    v = s.product_version
+    query = (sa.select(v.c.owner, v.c.product_name)
+             .where(v.c.province_code == province_code, v.c.valid_from < _as_of(before),
+                    sa.or_(v.c.valid_to.is_(None), v.c.valid_to >= _as_of(before))))
+    with engine.connect() as conn:
+        return read_frame(conn, query)
