@@ -106,3 +106,18 @@ def test_a_docs_failure_is_logged_not_raised(tmp_path, caplog):
         v = validate(make_parsed([_row(0)]), data_docs_dir=blocker / "data_docs")
     assert v.data_docs_path is None and v.counts["accepted"] == 1
     assert "could not be written" in caplog.text
+
+
+def test_offline_index_lists_every_page_without_javascript(tmp_path):
+    from ocop.validate.docs import OFFLINE_INDEX
+    from ocop.validate.run import validate
+    from ocop.validate.testing import make_parsed
+
+    for sid in ("01-aaaa", "79-bbbb"):
+        validate(make_parsed([{}, {"rating_raw": "x", "rating_class": None}], submission_id=sid),
+                 data_docs_dir=tmp_path / "docs")
+    page = (tmp_path / "docs" / OFFLINE_INDEX).read_text(encoding="utf-8")
+    assert "<script" not in page
+    assert "01-aaaa" in page and "79-bbbb" in page
+    for href in __import__("re").findall(r'href="([^"]+)"', page):
+        assert (tmp_path / "docs" / href).exists(), href

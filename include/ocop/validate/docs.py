@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import html
 import logging
 import os
 import re
@@ -305,6 +306,23 @@ def write_data_docs(results: Mapping[str, ExpectationSuiteValidationResult], sit
             store.set(key, _docs_suite_result(res, meta, params))
             keys.append(key)
         _build(site_dir, resource_identifiers=[*keys, *suite_keys])
+        _write_offline_index(site_dir)
     index = site_dir / "index.html"
-    log.info("GX Data Docs of %s: %s", sid, index)
+    log.info("GX Data Docs of %s: %s (offline list: %s)", sid, index, site_dir / OFFLINE_INDEX)
     return index
+
+
+OFFLINE_INDEX = "submissions.html"
+
+
+def _write_offline_index(site_dir: Path) -> None:
+    """A plain list of every validation page. GX's own index.html draws its table with
+    JavaScript loaded from CDNs, so on an offline network it shows no rows; the pages
+    themselves are server-rendered and readable without their stylesheets."""
+    pages = sorted((site_dir / "validations").glob("*/*/*/*.html"))
+    items = "\n".join(
+        f'<li><a href="{html.escape(p.relative_to(site_dir).as_posix())}">{html.escape(p.parts[-3])}</a> '
+        f"— suite {html.escape(p.parts[-4])}, run {html.escape(p.parts[-2])}</li>" for p in pages)
+    (site_dir / OFFLINE_INDEX).write_text(
+        "<!doctype html><meta charset=utf-8><title>OCOP validation results</title>"
+        f"<h1>OCOP validation results ({len(pages)} pages)</h1><ul>\n{items}\n</ul>\n", encoding="utf-8")
