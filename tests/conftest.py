@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -45,3 +46,36 @@ def small_national(tmp_path_factory):
     out = tmp_path_factory.mktemp("national")
     truth_path = generate(out, seed=7, scale=0.03)
     return out / "inbox", json.loads(Path(truth_path).read_text(encoding="utf-8"))
+
+
+class SmtpSink(NamedTuple):
+    host: str
+    port: int
+    messages: list  # aiosmtpd envelopes, in arrival order
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on a free loopback port (aiosmtpd), collecting what it receives."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Collect:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpSink("127.0.0.1", port, handler.messages)
+    finally:
+        controller.stop()

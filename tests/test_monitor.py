@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -16,17 +15,8 @@ from pathlib import Path
 import pytest
 
 from airflow_helpers import ROOT, airflow_env
+from scenarios import plan
 from ocop import monitor
-
-def plan(truth: dict) -> tuple[tuple[str, ...], Path, dt.date]:
-    """Three provinces from the generated set: 01, 79 and the one with a rejected file (more
-    than half its rows rejected); that file is held back for a second run, where it arrives
-    last. Also the last snapshot date."""
-    rejected = next(Path(f["path"]) for f in truth["files"]
-                    if f["file_outcome"] == "rejected" and f["file_rule"] == "F_TOO_MANY_REJECTED")
-    subset = tuple(sorted({"01", "79", rejected.parts[0]}))
-    return subset, rejected, dt.date.fromisoformat(truth["snapshot_dates"][-1])
-
 
 def _settings(tmp: Path, inbox: Path):
     from ocop.config import Settings
@@ -98,29 +88,6 @@ def test_stale_after_the_configured_days(warehouse, monkeypatch):
 
 # --------------------------------------------------------------------------- notifiers
 
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on a free port (aiosmtpd), collecting what it receives."""
-    from aiosmtpd.controller import Controller
-
-    class Collect:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(envelope)
-            return "250 OK"
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    handler = Collect()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield "127.0.0.1", port, handler.messages
-    finally:
-        controller.stop()
 
 
 def _subject(envelope) -> str:

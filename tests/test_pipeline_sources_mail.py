@@ -16,7 +16,6 @@ import yaml
 from ingest_files import write_xlsx
 from ocop import pipeline
 from ocop.config import Settings
-from test_report_mail import smtp_server  # noqa: F401  (fixture)
 from test_sources_http import running_http_server
 
 
@@ -28,8 +27,8 @@ def settings(tmp_path, monkeypatch):
     return Settings.from_env(inbox=tmp_path / "inbox", settle_seconds=0)
 
 
-def test_http_source_and_report_mailed_to_the_province(tmp_path, settings, smtp_server, monkeypatch):  # noqa: F811
-    inbox_msgs, port = smtp_server
+def test_http_source_and_report_mailed_to_the_province(tmp_path, settings, smtp_server, monkeypatch):
+    port = smtp_server.port
     site = tmp_path / "site"
     (site / "08").mkdir(parents=True)
     write_xlsx(site / "08" / "ds_2025-06-30.xlsx")
@@ -56,9 +55,9 @@ def test_http_source_and_report_mailed_to_the_province(tmp_path, settings, smtp_
     sub = result["submissions"][0]
     assert sub["file_name"] == "ds_2025-06-30.xlsx" and sub["mail"] == "sent"
     assert result["consolidation"]["loaded"] == 1
-    assert len(inbox_msgs.messages) == 1
-    msg = email.message_from_bytes(inbox_msgs.messages[0].content)
-    assert inbox_msgs.messages[0].rcpt_tos == ["ocop@tuyenquang.gov.vn"]
+    assert len(smtp_server.messages) == 1
+    msg = email.message_from_bytes(smtp_server.messages[0].content)
+    assert smtp_server.messages[0].rcpt_tos == ["ocop@tuyenquang.gov.vn"]
     attached = [p for p in msg.walk() if p.get_filename() == "report.xlsx"]
     report = next(settings.reports.glob("08/*/report.xlsx"))
     assert attached and attached[0].get_payload(decode=True) == report.read_bytes()

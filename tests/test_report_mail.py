@@ -8,7 +8,6 @@ import socket
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from ocop.report import write_reports
 from ocop.report.mail import SmtpConfig, report_email, send_report
@@ -16,28 +15,11 @@ from ocop.validate.run import validate
 from ocop.validate.testing import make_parsed
 
 
-class _Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
 def _free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
 
 
 @pytest.fixture
@@ -47,14 +29,14 @@ def reports(tmp_path):
 
 
 def test_report_arrives_with_attachment_bytes_intact(smtp_server, reports):
-    inbox, port = smtp_server
     v, paths = reports
+    port = smtp_server.port
     subject, body = report_email(v)
     smtp = SmtpConfig.from_uri(f"smtp://127.0.0.1:{port}?from_email=ocop%40mard.gov.vn")
     send_report(smtp, ["ocop@hanoi.gov.vn"], subject, body, [paths["xlsx"], paths["json"]])
 
-    assert len(inbox.messages) == 1
-    envelope = inbox.messages[0]
+    assert len(smtp_server.messages) == 1
+    envelope = smtp_server.messages[0]
     assert envelope.rcpt_tos == ["ocop@hanoi.gov.vn"] and envelope.mail_from == "ocop@mard.gov.vn"
     msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
     assert msg["Subject"] == subject == "[OCOP] Kết quả tiếp nhận tệp ocop_2025-06-30.xlsx"
