@@ -30,6 +30,8 @@ from typing import Callable
 
 import openpyxl
 
+from ocop.ingest.readers import column_letter
+
 LIMITS_ENV = {
     "OCOP_MAX_ROWS": "60",
     "OCOP_MAX_COLUMNS": "64",
@@ -160,15 +162,7 @@ def xlsx_with_raw_cells(rows: list[list[str]]) -> bytes:
         text = str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
-    def letter(j: int) -> str:
-        s = ""
-        j += 1
-        while j:
-            j, r = divmod(j - 1, 26)
-            s = chr(65 + r) + s
-        return s
-
-    body = "".join(f'<row r="{i + 1}">' + "".join(cell(f"{letter(j)}{i + 1}", v) for j, v in enumerate(r)) + "</row>"
+    body = "".join(f'<row r="{i + 1}">' + "".join(cell(f"{column_letter(j)}{i + 1}", v) for j, v in enumerate(r)) + "</row>"
                    for i, r in enumerate(rows))
     files = {
         "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
