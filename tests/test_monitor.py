@@ -5,49 +5,29 @@ from __future__ import annotations
 
 import datetime as dt
 import email.policy
-import shutil
 import subprocess
 import sys
 import textwrap
 from email import message_from_bytes
-from pathlib import Path
 
 import pytest
 
 from airflow_helpers import ROOT, airflow_env
-from scenarios import plan
-from ocop import monitor
-
-def _settings(tmp: Path, inbox: Path):
-    from ocop.config import Settings
-
-    return Settings.from_env(inbox=inbox, landing=tmp / "landing", reports=tmp / "reports", runs=tmp / "runs",
-                             publications=tmp / "publications", warehouse_url=f"sqlite:///{tmp / 'warehouse.db'}")
-
+from ocop import monitor, pipeline
+from scenarios import load_in_two_runs, plan
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory, small_national):
     """Accepted snapshots of three provinces (the other 31 never submit); then a rejected file
     arrives, the latest of its province."""
-    from ocop import pipeline
-
     source, truth = small_national
-    subset, late_rejected, last_snapshot = plan(truth)
-    tmp = tmp_path_factory.mktemp("monitor")
-    inbox = tmp / "inbox"
-    for code in subset:
-        shutil.copytree(source / code, inbox / code)
-    late = tmp / late_rejected.name
-    shutil.move(inbox / late_rejected, late)
-    settings = _settings(tmp, inbox)
-    first = pipeline.run(settings, run_id="monitor-1", settle_seconds=0)
-    assert all(s["file_outcome"] == "accepted" for s in first["submissions"]), first["submissions"]
-    engine = pipeline.engine_for(settings)
-    before = monitor.check_submissions(engine, today=last_snapshot + dt.timedelta(days=15), stale_days=120)
-    shutil.move(late, inbox / late_rejected)
-    second = pipeline.run(settings, run_id="monitor-2", settle_seconds=0)
-    assert [s["file_outcome"] for s in second["submissions"]] == ["rejected"], second["submissions"]
-    return engine, before, subset, late_rejected, last_snapshot
+    _, _, last_snapshot = plan(truth)
+    check = lambda settings: monitor.check_submissions(  # noqa: E731
+        pipeline.engine_for(settings), today=last_snapshot + dt.timedelta(days=15), stale_days=120)
+    run = load_in_two_runs(source, truth, tmp_path_factory.mktemp("monitor"), between=check)
+    assert all(s["file_outcome"] == "accepted" for s in run.first["submissions"]), run.first["submissions"]
+    assert [s["file_outcome"] for s in run.second["submissions"]] == ["rejected"], run.second["submissions"]
+    return run.engine, run.mid, run.subset, run.late_rejected, run.last_snapshot
 
 
 def test_provinces_without_an_accepted_snapshot_are_stale(warehouse):

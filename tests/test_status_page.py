@@ -8,39 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from ocop import status
 from ocop.reference.provinces import PROVINCES
-from scenarios import plan
+from scenarios import load_in_two_runs
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, small_national):
-    from ocop import pipeline
-    from ocop.config import Settings
-
     source, truth = small_national
-    subset, late_rejected, last_snapshot = plan(truth)
-    tmp = tmp_path_factory.mktemp("status")
-    inbox = tmp / "inbox"
-    for code in subset:
-        shutil.copytree(source / code, inbox / code)
-    late = tmp / late_rejected.name
-    shutil.move(inbox / late_rejected, late)
-    settings = Settings.from_env(inbox=inbox, landing=tmp / "landing", reports=tmp / "reports", runs=tmp / "runs",
-                                 publications=tmp / "publications", warehouse_url=f"sqlite:///{tmp / 'wh.db'}")
-    pipeline.run(settings, run_id="status-1", settle_seconds=0)
-    shutil.move(late, inbox / late_rejected)                     # arrives last: its province's latest
-    pipeline.run(settings, run_id="status-2", settle_seconds=0)
-    engine = pipeline.engine_for(settings)
-    today = last_snapshot + dt.timedelta(days=15)
-    return SimpleNamespace(engine=engine, settings=settings, subset=subset, late_rejected=late_rejected,
-                           last_snapshot=last_snapshot, today=today,
-                           page=status.build_status(engine, settings.reports, today))
+    run = load_in_two_runs(source, truth, tmp_path_factory.mktemp("status"))
+    run.today = run.last_snapshot + dt.timedelta(days=15)
+    run.page = status.build_status(run.engine, run.settings.reports, run.today)
+    return run
 
 
 def test_every_province_is_listed_with_its_latest_submission(built):
