@@ -133,8 +133,6 @@ def sa_url(url: str) -> str:
 # --------------------------------------------------------------------------- child: stages
 
 def child_stages(data: Path, pg_server: str | None, as_of: str) -> dict:
-    import pandas as pd
-
     from ocop.config import Limits
     from ocop.ingest.landing import sha256_of
     from ocop.ingest.parse import parse_file
@@ -310,50 +308,43 @@ def gx_trivial(frames) -> dict:
 
 # --------------------------------------------------------------------------- child: bare readers
 
+def _time_reader(files, suffixes, read) -> dict:
+    """Time ``read(path) -> rows`` on every inbox file with one of ``suffixes``."""
+    rows, per_file = 0, []
+    t0 = time.perf_counter()
+    for inc in files:
+        p = Path(inc.location)
+        if p.suffix.lower() not in suffixes:
+            continue
+        s = time.perf_counter()
+        try:
+            n, err = read(p), None
+        except Exception as exc:
+            n, err = 0, type(exc).__name__
+        per_file.append({"file": f"{inc.province_code}/{inc.name}", "rows": n, "seconds": time.perf_counter() - s, "error": err})
+        rows += n
+    return {"seconds": time.perf_counter() - t0, "grid_rows": rows, "per_file": per_file, "peak_rss_mb": peak_mb()}
+
+
 def child_readers(data: Path) -> dict:
-    files = inbox_files(data / "inbox")
-    out: dict = {}
+    import openpyxl
     import python_calamine as pc
 
-    rows, per_file = 0, []
-    t0 = time.perf_counter()
-    for inc in files:
-        p = Path(inc.location)
-        if p.suffix.lower() not in WORKBOOK_SUFFIXES:
-            continue
-        s = time.perf_counter()
-        try:
-            n = len(pc.CalamineWorkbook.from_path(str(p)).get_sheet_by_index(0).to_python())
-            err = None
-        except Exception as exc:
-            n, err = 0, type(exc).__name__
-        per_file.append({"file": f"{inc.province_code}/{inc.name}", "rows": n, "seconds": time.perf_counter() - s, "error": err})
-        rows += n
-    out["calamine"] = {"seconds": time.perf_counter() - t0, "grid_rows": rows, "per_file": per_file,
-                       "peak_rss_mb": peak_mb()}
-    log(f"bare calamine: {len(per_file)} files, {out['calamine']['seconds']:.2f} s")
+    def calamine(p: Path) -> int:
+        return len(pc.CalamineWorkbook.from_path(str(p)).get_sheet_by_index(0).to_python())
 
-    import openpyxl
-
-    rows, per_file = 0, []
-    t0 = time.perf_counter()
-    for inc in files:
-        p = Path(inc.location)
-        if p.suffix.lower() not in OPENPYXL_SUFFIXES:
-            continue
-        s = time.perf_counter()
+    def openpyxl_read_only(p: Path) -> int:
+        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
         try:
-            wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
-            n = sum(1 for _ in wb.worksheets[0].iter_rows(values_only=True))
+            return sum(1 for _ in wb.worksheets[0].iter_rows(values_only=True))
+        finally:
             wb.close()
-            err = None
-        except Exception as exc:
-            n, err = 0, type(exc).__name__
-        per_file.append({"file": f"{inc.province_code}/{inc.name}", "rows": n, "seconds": time.perf_counter() - s, "error": err})
-        rows += n
-    out["openpyxl"] = {"seconds": time.perf_counter() - t0, "grid_rows": rows, "per_file": per_file,
-                       "peak_rss_mb": peak_mb()}
-    log(f"bare openpyxl: {len(per_file)} files, {out['openpyxl']['seconds']:.2f} s")
+
+    files = inbox_files(data / "inbox")
+    out = {"calamine": _time_reader(files, WORKBOOK_SUFFIXES, calamine)}
+    log(f"bare calamine: {len(out['calamine']['per_file'])} files, {out['calamine']['seconds']:.2f} s")
+    out["openpyxl"] = _time_reader(files, OPENPYXL_SUFFIXES, openpyxl_read_only)
+    log(f"bare openpyxl: {len(out['openpyxl']['per_file'])} files, {out['openpyxl']['seconds']:.2f} s")
     return out
 
 

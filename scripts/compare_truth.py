@@ -13,7 +13,6 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pandas as pd

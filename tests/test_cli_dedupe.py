@@ -9,7 +9,7 @@ import sys
 
 import sqlalchemy as sa
 
-from ingest_files import HEADER, write_xlsx
+from ingest_files import write_xlsx
 from ocop.warehouse import make_engine, schema
 
 ROWS = [

@@ -10,7 +10,6 @@ the warehouse verbatim, and nothing was written outside the data folder.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os

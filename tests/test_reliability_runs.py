@@ -7,7 +7,6 @@ from __future__ import annotations
 import multiprocessing as mp
 from pathlib import Path
 
-import pytest
 
 import bad_inputs as bi
 from ocop import pipeline

@@ -11,7 +11,6 @@ reach report.xlsx (tests/test_reliability_corpus.py::test_no_report_xlsx_holds_a
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import subprocess
@@ -199,20 +198,10 @@ out["health"] = client.get("/api/v2/monitor/health").status_code
 print("PROBE " + json.dumps(out))
 """
 
-
-def _fab_installed() -> bool:
-    try:
-        import airflow.providers.fab.auth_manager.fab_auth_manager  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
 @pytest.mark.airflow
 @pytest.mark.parametrize("manager", [
     "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-    pytest.param("airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
-                 marks=pytest.mark.skipif(not _fab_installed(), reason="FAB provider not installed")),
+    "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",  # production (docker-compose.yaml)
 ], ids=["simple", "fab"])
 def test_airflow_rest_api_refuses_anonymous_callers(tmp_path, manager):
     """The real API application (the one ``airflow api-server`` serves), called in process: no
