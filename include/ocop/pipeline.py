@@ -17,6 +17,7 @@ import os
 import re
 import traceback
 from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
 
@@ -73,14 +74,22 @@ def report_dir(settings: Settings, province_code: str, snapshot_date: str | None
 
 
 def engine_for(settings: Settings):
-    """A warehouse engine with the schema migrated to the latest revision."""
-    from ocop.warehouse import make_engine, upgrade
+    """A warehouse engine with the schema migrated to the latest revision (the migration
+    check runs once per process and warehouse, not on every call)."""
+    from ocop.warehouse import make_engine
 
-    url = sa.engine.make_url(settings.warehouse_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.warehouse_url)
+    _migrate_once(settings.warehouse_url, os.getpid())
     return make_engine(settings.warehouse_url)
+
+
+@lru_cache(maxsize=None)
+def _migrate_once(url: str, pid: int) -> None:
+    from ocop.warehouse import upgrade
+
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    upgrade(url)
 
 
 def known_submissions(engine) -> set[tuple[str, str]]:
