@@ -323,3 +323,53 @@ def test_readonly_role(pg_url):
         engine.dispose()
         with psycopg.connect(pg_url.replace("+psycopg", ""), autocommit=True) as admin:
             admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_source_record_needs_its_submission(url, engine):
+    """A source record without its submission is refused, and so is deleting a submission that
+    still has records: a declared foreign key on SQLite, statement-level set-based triggers on
+    PostgreSQL (migration 0002); a record of a real submission is accepted by both."""
+    load(engine, [HN1])
+    sid = HN1.meta["submission_id"]
+    orphan = {"submission_id": "nowhere", "row_id": 0, "outcome": "accepted"}
+    with engine.connect() as conn, pytest.raises(sa.exc.IntegrityError):
+        with conn.begin():
+            conn.execute(schema.source_record.insert(), [{**orphan, "submission_id": sid, "row_id": 99}, orphan])
+    with engine.connect() as conn, pytest.raises(sa.exc.IntegrityError):
+        with conn.begin():
+            conn.execute(schema.source_record.update().where(schema.source_record.c.row_id == 0)
+                         .values(submission_id="nowhere"))
+    for statement in (schema.submission.delete().where(schema.submission.c.submission_id == sid),
+                      schema.submission.update().values(submission_id="renamed")):
+        with engine.connect() as conn, pytest.raises(sa.exc.IntegrityError):
+            with conn.begin():
+                conn.execute(sa.delete(schema.record_issue))
+                conn.execute(statement)
+    with engine.begin() as conn:  # nothing of the refused statements stayed; a real parent is fine
+        conn.execute(schema.source_record.insert(), [{**orphan, "submission_id": sid, "row_id": 99}])
+        assert conn.scalar(sa.select(sa.func.count()).select_from(schema.source_record)) == 6
+
+
+@pytest.mark.postgres
+def test_record_key_migration_down_and_up(pg_url):
+    """0002 down restores the row-by-row foreign key; up again replaces it."""
+    upgrade(pg_url)
+    eng = make_engine(pg_url)
+
+    def keys():
+        with eng.connect() as conn:
+            insp = sa.inspect(conn)
+            fks = {fk["referred_table"] for fk in insp.get_foreign_keys("source_record")}
+            triggers = set(conn.scalars(sa.text(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE '%source_record%'")))
+            return fks, triggers
+
+    try:
+        assert keys() == (set(), {"source_record_submission_ins", "source_record_submission_upd",
+                                  "submission_source_record_del", "submission_source_record_upd"})
+        downgrade(pg_url, "0001")
+        assert keys() == ({"submission"}, set())
+        upgrade(pg_url)
+        assert keys()[0] == set()
+    finally:
+        eng.dispose()
