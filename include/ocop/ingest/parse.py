@@ -9,10 +9,11 @@ numbers a great deal), so it stays fast on large files.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice, zip_longest
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import pandas as pd
 
 from ocop.config import Limits
 from ocop.ingest import legacy, values
+from ocop.ingest.columns import column_texts, rows_json, unify_tones
 from ocop.ingest.header import HeaderMatch, find_header, is_total_row
 from ocop.ingest.readers import FileRejected, column_letter, read_file
 from ocop.reference.groups import resolve_group
@@ -31,6 +33,9 @@ RAW_FIELDS = (
     "potential5_raw", "decision_no_raw", "decision_date_raw", "issuing_level_raw", "expiry_raw",
     "status_raw", "notes",
 )
+# Names compared across snapshots and shown: written with one tone-mark placement (hoà -> hòa).
+# The other fields are parsed through ``fold``, which ignores it.
+_NAME_FIELDS = ("product_name", "owner", "address")
 # Fields whose text may be typed in a legacy font (TCVN3/VNI) and is converted.
 _TEXT_FIELDS = RAW_FIELDS
 _LEGACY_SAMPLE = 2000  # distinct texts sampled before checking a whole file for legacy fonts
@@ -107,53 +112,73 @@ def _looks_like_record(match: HeaderMatch, row: list[object]) -> bool:
     return any(any(ch.isdigit() for ch in cell_text(cell(f)) or "") for f in ("decision_no_raw", "decision_date_raw"))
 
 
-def _grid(rows: list[list], width: int) -> np.ndarray:
-    """Rows as a 2-D object array (padded to ``width``): columns are then views, not loops."""
-    grid = np.full((len(rows), width), None, dtype=object)
-    for i, row in enumerate(rows):
-        grid[i, : len(row)] = row
-    return grid
+def _columns(rows: list[list], width: int) -> list[list[object]]:
+    """The rows as ``width`` columns (short rows padded with None)."""
+    if rows and all(len(r) == width for r in rows):  # calamine pads its rows: one C-level transpose
+        grid = np.empty((len(rows), width), dtype=object)
+        grid[:] = rows
+        return grid.T.tolist()
+    cols = [list(c) for c in zip_longest(*rows)] if rows else []
+    empty = [None] * len(rows)
+    return (cols + [empty] * (width - len(cols)))[:width]
 
 
-_cell_texts = np.frompyfunc(cell_text, 1, 1)
-
-
-def _raw_json(labels: dict[int, str], texts: np.ndarray) -> list[str]:
+def _raw_json(labels: dict[int, str], texts: list[list[str | None]], n: int, plain: list[bool]) -> Sequence[str]:
     """Each row as ``{header text: cell text}`` of its non-empty cells, as JSON."""
     names: dict[str, int] = {}
-    keys, cols = [], []
+    keys, cols, flags = [], [], []
     for c, label in sorted(labels.items()):
         names[label] = names.get(label, 0) + 1
         keys.append(label if names[label] == 1 else f"{label} ({names[label]})")  # repeated header texts
-        cols.append(c)
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
-    return [dumps({k: v for k, v in zip(keys, row) if v is not None}) for row in texts[:, cols].tolist()]
+        cols.append(texts[c])
+        flags.append(plain[c])
+    return rows_json(keys, cols, n, flags)
 
 
-def _data_rows(match: HeaderMatch, body: np.ndarray) -> list[int]:
-    """Offsets in ``body`` (the cell texts under the header) of the rows that hold records:
-    before the total row, notes and signatures excluded."""
+# Every total marker folds to a text starting with "t" or "c" (Tổng cộng, Cộng, Tổng số, Total):
+# a text starting with another ASCII letter or digit cannot be one.
+_NOT_TOTAL_LEADS = frozenset("abdefghijklmnopqrsuvwxyzABDEFGHIJKLMNOPQRSUVWXYZ0123456789")
+
+
+def _table_end(texts: list[list[str | None]], n: int) -> int:
+    """Offset of the total row ("Tổng cộng", "Cộng") that ends the table, else ``n``. Only rows
+    with such a text among their first cells are looked at closely."""
+    lead = texts[:4]
+    markers = set()
+    for col in lead:
+        markers |= {t for t in set(col) if t is not None and t[0] not in _NOT_TOTAL_LEADS and is_total_row([t])}
+    if not markers:
+        return n
+    rows = sorted({i for col in lead for i, t in enumerate(col) if t in markers})
+    return next((i for i in rows if is_total_row([col[i] for col in texts])), n)
+
+
+def _data_rows(match: HeaderMatch, texts: list[list[str | None]], n: int) -> list[int]:
+    """Offsets under the header (``texts``: the cell texts there, by column) of the rows that
+    hold records: before the total row, notes and signatures excluded."""
     rows = match.sheet.rows
     first = match.first_data_row
-    cols = [c for f, c in match.fields.items() if f != "row_number"]
-    counts = (body[:, cols] != None).sum(axis=1) if len(body) else np.zeros(0, int)  # noqa: E711 (elementwise)
-    # The table ends at the first total row ("Tổng cộng", "Cộng"): only rows with such a text
-    # among their first cells are looked at closely.
-    lead = pd.DataFrame(body[:, :4])
-    markers = {t for t in pd.unique(lead.to_numpy().ravel()) if isinstance(t, str) and is_total_row([t])}
-    end = next((i for i in np.flatnonzero(lead.isin(markers).any(axis=1).to_numpy()) if is_total_row(body[i])),
-               len(body)) if markers else len(body)
-    filled: list[tuple[int, int]] = []
-    for i in np.flatnonzero(counts[:end]):
-        if not filled and _column_numbers_row(body[i]):
-            continue  # "(1) (2) (3) ..." under the header
-        filled.append((int(i), int(counts[i])))
+    counts = np.zeros(n, dtype=np.int64)
+    for f, c in match.fields.items():
+        if f != "row_number":
+            counts += np.fromiter(map(bool, texts[c]), dtype=bool, count=n)  # a text is None or non-empty
+    end = _table_end(texts, n)
+    filled = np.flatnonzero(counts[:end])
+    while len(filled) and _column_numbers_row([col[filled[0]] for col in texts]):
+        filled = filled[1:]  # "(1) (2) (3) ..." under the header
     # Sparse rows after the last full row are notes and signatures; inside the table they are
     # (very incomplete) records that validation rejects. Searched from the bottom up, so the
     # record check runs on the few rows under the table only.
-    last_full = next((i for i, n in reversed(filled)
-                      if n >= _MIN_DATA_CELLS and _looks_like_record(match, rows[first + i])), -1)
-    return [i for i, _ in filled if i <= last_full]
+    full = filled[counts[filled] >= _MIN_DATA_CELLS]
+    last_full = next((i for i in full[::-1].tolist() if _looks_like_record(match, rows[first + i])), -1)
+    return filled[filled <= last_full].tolist()
+
+
+def _take(column: Sequence, picked: list[int]) -> list:
+    """``column``'s cells at ``picked`` (sorted, distinct offsets)."""
+    if len(picked) == len(column):
+        return list(column)
+    return [column[i] for i in picked]
 
 
 def _title_lines(match: HeaderMatch) -> list[str]:
@@ -180,47 +205,63 @@ def snapshot_date(match: HeaderMatch | None, file_name: str, arrived_at: dt.date
     return arrived_at.date().isoformat(), "arrival"
 
 
-def _convert_legacy(frame: pd.DataFrame, sheet_encoding: str | None) -> pd.DataFrame:
-    """Convert TCVN3/VNI text to Unicode; flag rows whose text could not be converted.
+def _distinct(columns: list[list]):
+    """The distinct texts of ``columns``, row after row, in order of appearance."""
+    seen: set[str] = set()
+    for row in zip(*columns):
+        for t in row:
+            if t is not None and t not in seen:
+                seen.add(t)
+                yield t
+
+
+def _convert_legacy(cols: dict[str, list], sheet_encoding: str | None, n: int) -> tuple[list, list]:
+    """Convert TCVN3/VNI text in ``cols`` (in place) to Unicode; returns, per row, the legacy
+    encoding found and whether some text could not be converted.
 
     When the sheet as a whole was typed in a legacy font (decided over all its cells), every
     text is read in that font; otherwise each distinct text is checked on its own (a few rows
     pasted from an old document), after a sample of the file shows any sign of one."""
-    frame["legacy_encoding"] = None
-    frame["legacy_failed"] = False
-    distinct = [t for t in pd.unique(frame[list(_TEXT_FIELDS)].to_numpy().ravel()) if isinstance(t, str)]
+    encoding: list[str | None] = [None] * n
+    failed = [False] * n
+    texts = [cols[c] for c in _TEXT_FIELDS]
     if sheet_encoding:
-        results = {t: legacy.convert_as(t, sheet_encoding) for t in distinct}
+        results = {t: legacy.convert_as(t, sheet_encoding) for t in _distinct(texts)}
     else:
-        if len(distinct) > _LEGACY_SAMPLE and not any(legacy.detect(t) for t in distinct[:_LEGACY_SAMPLE]):
-            return frame
-        results = {t: legacy.convert(t) for t in distinct}
+        sample = list(islice(_distinct(texts), _LEGACY_SAMPLE + 1))
+        if len(sample) > _LEGACY_SAMPLE and not any(legacy.detect(t) for t in sample[:_LEGACY_SAMPLE]):
+            return encoding, failed
+        results = {t: legacy.convert(t) for t in _distinct(texts)}
     suspicious = {t: r for t, r in results.items() if r.encoding or not r.ok}
-    for col in _TEXT_FIELDS:
-        hit = frame[col].isin(list(suspicious))
-        if not hit.any():
-            continue
-        res = frame.loc[hit, col].map(suspicious)
-        frame.loc[hit, col] = [r.text for r in res]
-        frame.loc[hit, "legacy_encoding"] = [e or r.encoding for e, r in zip(frame.loc[hit, "legacy_encoding"], res)]
-        frame.loc[res.index[[not r.ok for r in res]], "legacy_failed"] = True
-    return frame
+    if not suspicious:
+        return encoding, failed
+    for c in _TEXT_FIELDS:
+        col = cols[c] = list(cols[c])
+        for i, t in enumerate(col):
+            r = suspicious.get(t) if t is not None else None
+            if r is None:
+                continue
+            col[i] = nfc(r.text)  # NFC, single spaces, as every other text
+            encoding[i] = encoding[i] or r.encoding
+            failed[i] = failed[i] or not r.ok
+    return encoding, failed
 
 
 def _per_value(column: list, fn) -> list:
     """``fn`` of every cell, computed once per distinct value (None stays None)."""
     done = {v: fn(v) for v in set(column) if v is not None}
-    return [done[v] if v is not None else None for v in column]
+    done[None] = None
+    return list(map(done.__getitem__, column))
 
 
 def _iso(d: object) -> str | None:
     return d.isoformat() if isinstance(d, dt.date) else None
 
 
-def _parse_values(frame: pd.DataFrame, raw_objects: dict[str, list[object]]) -> pd.DataFrame:
-    """Add the parsed columns of the contract. Plain lists and one computation per distinct
-    value: registers repeat their ratings, groups, dates and decisions a great deal."""
-    col = {f: frame[f].tolist() for f in RAW_FIELDS}
+def _parse_values(col: dict[str, list], raw_objects: dict[str, list[object]]) -> dict[str, list]:
+    """The parsed columns of the contract, from the text columns ``col``. Plain lists and one
+    computation per distinct value: registers repeat their ratings, groups, dates and
+    decisions a great deal."""
     flags = _per_value(col["potential5_raw"], values.parse_potential_flag)
     ratings = _per_value(col["rating_raw"], values.parse_rating)
     rating = ["potential-5" if r == "4" and f else r for r, f in zip(ratings, flags)]
@@ -238,21 +279,21 @@ def _parse_values(frame: pd.DataFrame, raw_objects: dict[str, list[object]]) -> 
     given_type = _per_value(col["owner_type_raw"], values.parse_owner_type)
     inferred_type = _per_value(col["owner"], values.infer_owner_type)
     provinces = _per_value(col["province_raw"], resolve_province)
-
-    obj = lambda values_: pd.Series(values_, index=frame.index, dtype=object)  # noqa: E731
-    frame["rating_class"] = obj(rating)
-    frame["group_code"] = pd.array(_per_value(col["group_raw"], resolve_group), dtype="Int64")
-    frame["decision_no"] = obj(decision_no)
-    frame["decision_date"] = obj(_per_value(parsed, _iso))
-    frame["expiry_date"] = obj(_per_value(expiry, _iso))
-    frame["issuing_level"] = obj([g or values.infer_issuing_level(r, n) for g, r, n in zip(levels, rating, decision_no)])
-    frame["status"] = obj([st or "valid" for st in _per_value(col["status_raw"], values.parse_status)])
-    frame["owner_type_inferred"] = [g is None and i is not None for g, i in zip(given_type, inferred_type)]
-    frame["owner_type"] = obj([g or i for g, i in zip(given_type, inferred_type)])
     codes = [m.code_2025 if isinstance(m, ProvinceMatch) else None for m in provinces]
-    frame["row_province_code"] = obj(codes)
-    frame["row_province_unresolved"] = [r is not None and c is None for r, c in zip(col["province_raw"], codes)]
-    return frame
+    return {
+        "rating_class": rating,
+        "group_code": pd.array(_per_value(col["group_raw"], resolve_group), dtype="Int64"),
+        "decision_no": decision_no,
+        "decision_date": _per_value(parsed, _iso),
+        "expiry_date": _per_value(expiry, _iso),
+        "issuing_level": [g or values.infer_issuing_level(r, n) for g, r, n in zip(levels, rating, decision_no)],
+        "status": [st or "valid" for st in _per_value(col["status_raw"], values.parse_status)],
+        "owner_type_inferred": np.array([g is None and i is not None for g, i in zip(given_type, inferred_type)], dtype=bool),
+        "owner_type": [g or i for g, i in zip(given_type, inferred_type)],
+        "row_province_code": codes,
+        "row_province_unresolved": np.array([r is not None and c is None for r, c in zip(col["province_raw"], codes)],
+                                            dtype=bool),
+    }
 
 
 def parse_file(
@@ -278,18 +319,20 @@ def parse_file(
     first = match.first_data_row
     below = match.sheet.rows[first:]
     width = max(max(map(len, below), default=0), max(match.labels, default=-1) + 1, 1)
-    grid = _grid(below, width)
-    body = _cell_texts(grid) if grid.size else grid
-    picked = _data_rows(match, body)
+    cells = _columns(below, width)
+    texts = [column_texts(col, cell_text) for col in cells]
+    plain = [getattr(t, "plain", False) for t in texts]
+    picked = _data_rows(match, texts, len(below))
     if not picked:
         raise FileRejected("F_EMPTY", "the table has a header but no data rows")
-    objects, texts = grid[picked], body[picked]
+    texts = [_take(col, picked) for col in texts]
     none = [None] * len(picked)
 
-    def column(c: int | None, table: np.ndarray) -> list:
-        return table[:, c].tolist() if c is not None else list(none)
+    def column(c: int | None, table: list) -> list:
+        return table[c] if c is not None else none
 
-    raw_objects = {f: column(match.fields.get(f), objects) for f in RAW_FIELDS}
+    raw_objects = {f: _take(cells[c], picked) if (c := match.fields.get(f)) is not None else none
+                   for f in ("decision_date_raw", "expiry_raw")}
     columns = {f: column(match.fields.get(f), texts) for f in RAW_FIELDS}
     # Address split over commune / district columns: joined into the address field.
     for part in ("commune", "district"):
@@ -298,18 +341,31 @@ def parse_file(
             columns["address"] = [", ".join(p for p in (a, b) if p) or None
                                   for a, b in zip(columns["address"], column(c, texts))]
 
-    frame = pd.DataFrame(columns, dtype=object)
-    frame.insert(0, "row_id", range(len(picked)))
-    frame.insert(1, "sheet", match.sheet.name)
-    frame.insert(2, "excel_row", [first + i + 1 for i in picked])
-    frame["raw_json"] = _raw_json(match.labels, texts)
-    frame = _convert_legacy(frame, match.legacy_header)
-    for col in RAW_FIELDS:  # one spelling of tone marks (hoà/hòa), after legacy conversion
-        frame[col] = pd.Series(_per_value(frame[col].tolist(), nfc), index=frame.index, dtype=object)
-    frame = _parse_values(frame, raw_objects)
+    n = len(picked)
+    encoding, failed = _convert_legacy(columns, match.legacy_header, n)
+    for f in _NAME_FIELDS:  # one spelling of tone marks (hoà/hòa), after legacy conversion
+        columns[f] = unify_tones(columns[f])
+    texts_out = {
+        "sheet": [match.sheet.name] * n,
+        **{f: columns[f] for f in RAW_FIELDS},
+        "raw_json": _raw_json(match.labels, texts, n, plain),
+        "legacy_encoding": encoding,
+    }
+    typed: dict[str, object] = {
+        "row_id": np.arange(n, dtype=np.int64),
+        "excel_row": np.array([first + i + 1 for i in picked], dtype=np.int64),
+        "legacy_failed": np.array(failed, dtype=bool),
+    }
+    order = ["row_id", "sheet", "excel_row", *RAW_FIELDS, "raw_json", "legacy_encoding", "legacy_failed"]
+    for name, parsed in _parse_values(columns, raw_objects).items():
+        (typed if isinstance(parsed, (np.ndarray, pd.api.extensions.ExtensionArray)) else texts_out)[name] = parsed
+        order.append(name)
+    # Texts stay Python objects (dtype=object; pandas 3 would otherwise convert each to Arrow strings).
+    data = {**{k: pd.Series(v, dtype=object) for k, v in texts_out.items()}, **typed}
+    frame = pd.DataFrame({name: data[name] for name in order}, copy=False)
 
     used = set(match.fields.values())
-    encodings = frame["legacy_encoding"].dropna()
+    encodings = [e for e in encoding if e]
     return ParsedSubmission(
         submission_id=submission_id,
         province_code=province_code,
@@ -321,7 +377,7 @@ def parse_file(
         columns=match.letters(),
         header_rows=[r + 1 for r in match.header_rows],
         records=frame,
-        legacy_encoding=match.legacy_header or (encodings.iloc[0] if len(encodings) else None),
+        legacy_encoding=match.legacy_header or (encodings[0] if encodings else None),
         unknown_columns=[label for c, label in match.labels.items() if c not in used],
         header_labels={column_letter(c): label for c, label in sorted(match.labels.items())},
     )

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,26 +76,43 @@ def read_file(path: Path, limits: Limits | None = None, name: str | None = None)
     with path.open("rb") as fh:
         head = fh.read(2048)
     if ext in CSV_EXTENSIONS:
-        sheets = [_read_csv(path, name)]
+        sheets, may_hold_nul = [_read_csv(path, name)], True
     else:
-        _check_container(path, ext, head, limits)
-        sheets = _read_excel(path, ext, by_content=ext == ".xls" and head.startswith(b"PK"))
+        scan = _check_container(path, ext, head, limits)
+        # The archive's integrity scan (every member read to its end, CRCs checked) runs in a
+        # thread while calamine, which releases the GIL, parses the workbook: a corrupt member
+        # rejects the file whatever calamine made of it.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zipscan") as pool:
+            scanned = pool.submit(scan) if scan else None
+            try:
+                sheets = _read_excel(path, ext, by_content=ext == ".xls" and head.startswith(b"PK"))
+            except FileRejected:
+                if scanned:
+                    scanned.result()  # its own rejection (a corrupt member) comes first
+                raise
+            may_hold_nul = scanned.result() if scanned else True
     for sheet in sheets:
         _check_shape(sheet, limits)
-        _drop_nul(sheet)
+        if may_hold_nul:
+            _drop_nul(sheet)
     return sheets
 
 
 def _drop_nul(sheet: Sheet) -> None:
     """NUL characters (a CSV cell, an ``_x0000_`` escape in an .xlsx) mean nothing in a cell and
     PostgreSQL cannot store them in text: they are removed."""
+    if "\x00" not in "".join([v for row in sheet.rows for v in row if type(v) is str]):
+        return  # the common case, found without a Python call per cell
     for i, row in enumerate(sheet.rows):
         if any(type(v) is str and "\x00" in v for v in row):
             sheet.rows[i] = [v.replace("\x00", "") if type(v) is str else v for v in row]
 
 
-def _check_container(path: Path, ext: str, head: bytes, limits: Limits) -> None:
-    """Catch encrypted, disguised and zip-bomb files before a parser sees them."""
+def _check_container(path: Path, ext: str, head: bytes, limits: Limits) -> Callable[[], bool] | None:
+    """Catch encrypted, disguised and zip-bomb files before a parser sees them. Returns, for a
+    zip-based workbook, the deeper scan to run: it raises :class:`FileRejected` for a damaged
+    archive and tells whether a cell may hold a NUL character (False only for an OOXML workbook
+    whose XML has none). None: no scan, and any cell may hold one."""
     if head.startswith(_OLE_MAGIC):
         # An encrypted OOXML workbook is an OLE container holding an EncryptedPackage stream
         # (whatever its name says: such files are often renamed .xls).
@@ -101,26 +122,69 @@ def _check_container(path: Path, ext: str, head: bytes, limits: Limits) -> None:
             raise FileRejected("F_ENCRYPTED", "the workbook is password-protected (encrypted)")
         if ext != ".xls":
             raise FileRejected("F_UNREADABLE", f"an old binary (OLE) file named '{ext}'")
-        return
+        return None
     lowered = head.lstrip().lower()
     if lowered.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<")):
         raise FileRejected("F_UNREADABLE", "the file is a web page (HTML/XML) with a spreadsheet name")
     if ext in _ZIP_BASED or (ext == ".xls" and head.startswith(b"PK")):  # an .xlsx saved as .xls too
-        try:
-            with zipfile.ZipFile(path) as zf:
-                total = sum(info.file_size for info in zf.infolist())
-                bad = zf.testzip() if total < 64 * 1024 * 1024 else None
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
-            raise FileRejected("F_UNREADABLE", f"the file is damaged (not a valid {ext} archive: {exc})") from exc
+        with _zip_errors(ext), zipfile.ZipFile(path) as zf:
+            total = sum(info.file_size for info in zf.infolist())
         if total > limits.max_uncompressed_bytes:
             raise FileRejected(
                 "F_TOO_LARGE",
                 f"uncompressed size {total} bytes is over the limit of {limits.max_uncompressed_bytes}",
             )
-        if bad is not None:
-            raise FileRejected("F_UNREADABLE", f"the file is damaged (corrupt member {bad})")
-    elif ext == ".xls":
+        if total >= 64 * 1024 * 1024:
+            return None
+        return lambda: _scan_archive(path, ext)
+    if ext == ".xls":
         raise FileRejected("F_UNREADABLE", "not an Excel workbook (a text file named .xls)")
+    return None
+
+
+@contextmanager
+def _zip_errors(ext: str):
+    try:
+        yield
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+        raise FileRejected("F_UNREADABLE", f"the file is damaged (not a valid {ext} archive: {exc})") from exc
+
+
+def _scan_archive(path: Path, ext: str) -> bool:
+    with _zip_errors(ext), zipfile.ZipFile(path) as zf:
+        bad, nul = _scan_members(zf, zf.infolist())
+    if bad is not None:
+        raise FileRejected("F_UNREADABLE", f"the file is damaged (corrupt member {bad})")
+    return nul or ext == ".ods"
+
+
+_NUL_MARKS = (b"\x00", b"_x0000_")  # a raw NUL, or the OOXML escape calamine turns into one
+_NUL_REF = re.compile(rb"&#(?:[xX]0*|0+);")  # a character reference to NUL
+
+
+def _holds_nul(window: bytes) -> bool:
+    return any(mark in window for mark in _NUL_MARKS) or (b"&#" in window and _NUL_REF.search(window) is not None)
+
+
+def _scan_members(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> tuple[str | None, bool]:
+    """Read every member to its end, as ``ZipFile.testzip`` does (a CRC mismatch raises there):
+    ``(first corrupt member or None, whether an XML member holds a NUL or its escape)``.
+    A binary member (.bin: xlsb sheets, VBA) counts as possibly holding one."""
+    nul = False
+    for info in infos:
+        xml = info.filename.lower().endswith(".xml")
+        nul = nul or (not xml and not info.is_dir() and info.filename.lower().endswith(".bin"))
+        try:
+            with zf.open(info) as fh:
+                tail = b""
+                while chunk := fh.read(1 << 20):
+                    if xml and not nul:
+                        window = tail + chunk
+                        nul = _holds_nul(window)
+                        tail = chunk[-16:]
+        except zipfile.BadZipFile:
+            return info.filename, nul
+    return None, nul
 
 
 def _check_shape(sheet: Sheet, limits: Limits) -> None:
