@@ -12,7 +12,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocop.ingest.columns import SEP, column_texts, rows_json, unify_tones
+from ocop.ingest.columns import SEP, column_texts, rows_json, text_array, unify_tones
 from ocop.ingest.parse import cell_text
 from ocop.text import nfc
 
@@ -29,7 +29,11 @@ odd = st.one_of(
 )
 other = st.one_of(st.none(), st.just(""), st.booleans(), st.integers(-10**6, 10**6),
                   st.floats(allow_nan=True, allow_infinity=False, width=32), st.dates(), st.datetimes())
+# Long columns of a few distinct values (ratings, groups, dates): done once per distinct value.
+repetitive = st.lists(st.one_of(words, st.just(""), odd, st.none()), min_size=1, max_size=6).flatmap(
+    lambda pool: st.lists(st.sampled_from(pool), min_size=64, max_size=160))
 column = st.one_of(
+    repetitive,
     st.lists(st.one_of(words, st.just("")), max_size=30),                    # clean: the fast path
     st.lists(st.one_of(words, st.just(""), odd), max_size=30),
     st.lists(st.one_of(words, odd, other), max_size=30),
@@ -63,3 +67,10 @@ def test_rows_json_equals_json_dumps_of_each_row(columns, n):
     plain = [getattr(t, "plain", False) for t in texts]
     assert list(rows_json(keys, texts, n, plain)) == expected
     assert all(json.loads(r) is not None for r in rows_json(keys, texts, n, plain))
+
+
+@settings(max_examples=300, deadline=None)
+@given(column)
+def test_unify_tones_with_its_arrow_array_is_the_same(cells):
+    texts = column_texts(cells, cell_text)
+    assert unify_tones(texts, text_array(texts)) == [nfc(t) if t is not None else None for t in texts]

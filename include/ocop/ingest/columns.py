@@ -12,10 +12,13 @@ cell. The raw-record JSON is assembled by Arrow's string kernels.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Callable, Sequence
+from functools import partial
 from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses for a str
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -25,6 +28,12 @@ from ocop.text import _TONE_PAIRS, _TONE_RE, nfc
 # column), not white space, untouched by NFC; a column that holds it is done cell by cell.
 SEP = "\u2af7"
 _NONE = type(None)
+# A text column with fewer distinct values than 1/_FEW_DISTINCT_SHARE of its rows is done once per
+# distinct value (only worth it on a column long enough to pay for the dictionary).
+_FEW_DISTINCT_SHARE = 8
+_FEW_DISTINCT_MIN_ROWS = 64
+_SAMPLE = 4096  # rows looked at first, to skip the dictionary for names and other unique texts
+_nfc = partial(unicodedata.normalize, "NFC")
 
 
 class Texts(list):
@@ -45,17 +54,40 @@ def _clean(joined: str) -> bool:
             and not joined.startswith(" ") and not joined.endswith(" "))
 
 
+def _few_distinct(cells: Sequence[object]) -> dict | None:
+    """The distinct values of a long column that has few (ratings, groups, dates, levels), else
+    None. Numbers and booleans are left out: as dictionary keys True == 1 == 1.0."""
+    n = len(cells)
+    if n < _FEW_DISTINCT_MIN_ROWS or len(set(cells[:_SAMPLE])) * _FEW_DISTINCT_SHARE >= min(n, _SAMPLE):
+        return None
+    distinct = dict.fromkeys(cells)
+    if len(distinct) * _FEW_DISTINCT_SHARE >= n or any(type(k) in (bool, int, float) for k in distinct):
+        return None
+    return distinct
+
+
 def column_texts(cells: Sequence[object], cell_text: Callable[[object], str | None]) -> list[str | None]:
     """``[cell_text(v) for v in cells]``: NFC, runs of white space made one space, stripped,
-    blank -> None; ``cell_text`` gives the text of a number, date, boolean... cell."""
-    kinds = set(map(type, cells))
-    if kinds <= {_NONE}:
-        texts = Texts([None] * len(cells))
-        texts.plain = True
+    blank -> None; ``cell_text`` gives the text of a number, date, boolean... cell.
+
+    Each pass over a column's million-odd objects costs (they are scattered in memory), so the
+    common cases take as few as possible: a column of few distinct values is done once per value
+    (one pass to find them, one to spread the texts back); a column of texts is joined (one
+    pass) and checked on the joined string."""
+    if (distinct := _few_distinct(cells)) is not None:
+        keys = list(distinct)
+        done = column_texts(keys, cell_text)
+        texts = Texts(map(dict(zip(keys, done)).__getitem__, cells))
+        texts.plain = getattr(done, "plain", False)
         return texts
-    if kinds <= {str, _NONE}:
-        strs = cells if _NONE not in kinds else [v or "" for v in cells]
-    else:
+    try:
+        strs, joined = cells, SEP.join(cells)  # only texts (calamine gives "" for a blank cell)
+    except TypeError:
+        kinds = set(map(type, cells))
+        if kinds <= {_NONE}:
+            texts = Texts([None] * len(cells))
+            texts.plain = True
+            return texts
         # Numbers, dates, booleans: once per distinct value, unless booleans and numbers mix
         # (True == 1 == 1.0 as dictionary keys, but their texts differ).
         mixed = bool in kinds and bool(kinds & {int, float})
@@ -70,28 +102,48 @@ def column_texts(cells: Sequence[object], cell_text: Callable[[object], str | No
             return t
 
         strs = [v if type(v) is str else other(v) for v in cells]
-    joined = SEP.join(strs)
+        joined = SEP.join(strs)
     if joined.count(SEP) != len(strs) - 1:  # a cell holds SEP: no fast path
         return [cell_text(v) for v in cells]
     if _clean(joined):  # the common case: every text is the cell's own string
-        texts = Texts([v or None for v in strs] if "" in strs else strs)
+        blanks = SEP + SEP in joined or joined.startswith(SEP) or joined.endswith(SEP) or not joined
+        texts = Texts([v or None for v in strs] if blanks else strs)
         texts.plain = '"' not in joined and "\\" not in joined  # printable: no control character
         return texts
-    if not joined.isascii():
-        joined = unicodedata.normalize("NFC", joined)  # SEP never composes: the same as per cell
-    if not joined.isprintable():
-        # Line breaks, tabs, NBSP or other white space than " " (or control characters).
-        return [" ".join(p.split()) or None for p in joined.split(SEP)]
-    # Only " " is white space here: collapse runs, then strip each cell.
+    if not (joined.isascii() or unicodedata.is_normalized("NFC", joined)):
+        # Cell by cell: each cell's quick check passes but for the few decomposed (NFD) ones.
+        joined = SEP.join(map(_nfc, strs))
+    # Collapse runs of spaces and strip each cell of spaces, on the whole column at once ...
     while "  " in joined:
         joined = joined.replace("  ", " ")
     joined = joined.replace(" " + SEP, SEP).replace(SEP + " ", SEP).strip(" ")
-    return _split(joined)
+    parts = joined.split(SEP)
+    printable = joined.isprintable()
+    if not printable:
+        # ... then the cells with other white space (line breaks, tabs, NBSP) one by one.
+        is_printable = str.isprintable
+        parts = [p if is_printable(p) else " ".join(p.split()) for p in parts]
+    texts = Texts([p or None for p in parts])
+    texts.plain = printable and '"' not in joined and "\\" not in joined
+    return texts
 
 
-def unify_tones(texts: list[str | None]) -> list[str | None]:
+# _TONE_RE for Arrow's RE2 (no look-ahead): a tone pair at the end of a syllable.
+_TONE_RE2 = "(?:" + "|".join(sorted(_TONE_PAIRS, key=len, reverse=True)) + ")(?:[^a-zA-Zà-ỹÀ-Ỹđ]|$)"
+
+
+def unify_tones(texts: list[str | None], array: pa.Array | None = None) -> list[str | None]:
     """``[nfc(t) for t in texts]`` (None stays None) for texts that :func:`column_texts` gave:
-    those are NFC with single spaces already, so only the tone-mark placement is left."""
+    those are NFC with single spaces already, so only the tone-mark placement is left.
+    ``array``: the same texts as an Arrow array, searched by RE2 without a pass in Python."""
+    if array is not None:
+        hits = pc.match_substring_regex(array, _TONE_RE2)
+        if not pc.any(hits).as_py():
+            return texts
+        out = list(texts)
+        for i in np.flatnonzero(hits.to_numpy(zero_copy_only=False)).tolist():
+            out[i] = nfc(out[i])
+        return out
     joined = SEP.join([t or "" for t in texts])
     if joined.count(SEP) != len(texts) - 1:
         return [nfc(t) if t is not None else None for t in texts]
@@ -105,27 +157,48 @@ def _plain(texts: pa.Array) -> bool:
     return not pc.any(pc.match_substring_regex(texts, r'["\\\x00-\x1f]')).as_py()
 
 
-def rows_json(keys: list[str], columns: list[list[str | None]], n: int,
+def text_array(texts: list[str | None]) -> pa.Array | None:
+    """The texts as an Arrow string array (None: a text Arrow cannot hold, a lone surrogate)."""
+    try:
+        return pa.array(texts, type=pa.string())
+    except (pa.ArrowException, UnicodeError):
+        return None
+
+
+def rows_json(keys: list[str], columns: list[list[str | None] | pa.Array], n: int,
               plain: list[bool] | None = None) -> Sequence[str]:
     """Each of the ``n`` rows as the JSON object ``{key: text}`` of its non-empty cells, keys in
     the given order: the same text as ``json.dumps({...}, ensure_ascii=False)``.
 
     Built column by column with Arrow's string kernels: each cell becomes ``"key": "text", ``
     (empty for a blank cell), a row is those fragments end to end, less the last ``, ``.
-    ``plain[i]``: column ``i`` is known to need no escape (else it is checked here).
+    ``plain[i]``: column ``i`` is known to need no escape (else it is checked here). A column
+    may come as a list or as its :func:`text_array`.
     (``binary_join_element_wise(..., null_handling="skip")`` would be the natural call, but
     pyarrow 26 drops the rows whose cells are all null from its result.)"""
+    arrays = [col if isinstance(col, pa.Array) else text_array(col) for col in columns]
+    if any(a is None for a in arrays):
+        return _rows_json_python(keys, [a.to_pylist() if isinstance(a, pa.Array) else c
+                                        for a, c in zip(arrays, columns)], n)
     frags = []
-    for i, (key, col) in enumerate(zip(keys, columns)):
+    for i, (key, texts) in enumerate(zip(keys, arrays)):
         prefix = encode_basestring(key) + ": "
-        texts = pa.array(col, type=pa.string())
         if (plain and plain[i]) or _plain(texts):
             frag = pc.binary_join_element_wise(prefix + '"', texts, '", ', "")
         else:  # escaped by json's own encoder, cell by cell
-            quoted = pa.array([encode_basestring(t) if t is not None else None for t in col], type=pa.string())
+            quoted = pa.array([encode_basestring(t) if t is not None else None for t in texts.to_pylist()],
+                              type=pa.string())
             frag = pc.binary_join_element_wise(prefix, quoted, ", ", "")
         frags.append(pc.fill_null(frag, ""))
     if not frags:
         return ["{}"] * n  # (an object array of str otherwise)
     body = pc.utf8_rtrim(pc.binary_join_element_wise(*frags, ""), characters=", ")  # a fragment ends with '"'
     return pc.binary_join_element_wise("{", body, "}", "").to_numpy(zero_copy_only=False)
+
+
+def _rows_json_python(keys: list[str], columns: list[list[str | None]], n: int) -> list[str]:
+    """The same, one ``json`` call per row: for texts Arrow cannot hold."""
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    if not columns:
+        return ["{}"] * n
+    return [dumps({k: v for k, v in zip(keys, row) if v is not None}) for row in zip(*columns)]
