@@ -74,3 +74,15 @@ def test_rows_json_equals_json_dumps_of_each_row(columns, n):
 def test_unify_tones_with_its_arrow_array_is_the_same(cells):
     texts = column_texts(cells, cell_text)
     assert unify_tones(texts, text_array(texts)) == [nfc(t) if t is not None else None for t in texts]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(odd, words, st.sampled_from(["Tổng cộng", "TỔNG CỘNG:", "Cộng", "Cộng :", "- Cộng -", "(Tổng số)",
+                                              "Total", "Công ty TNHH", "Tô Hiến Thành", "Tổng", "tong so"])))
+def test_the_total_row_prefilter_never_drops_a_marker(text):
+    from ocop.ingest.header import is_total_row
+    from ocop.ingest.parse import _may_be_total
+
+    t = cell_text(text)
+    if t is not None and is_total_row([t]):
+        assert _may_be_total(t)

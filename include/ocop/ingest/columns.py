@@ -137,7 +137,7 @@ def unify_tones(texts: list[str | None], array: pa.Array | None = None) -> list[
     those are NFC with single spaces already, so only the tone-mark placement is left.
     ``array``: the same texts as an Arrow array, searched by RE2 without a pass in Python."""
     if array is not None:
-        hits = pc.match_substring_regex(array, _TONE_RE2)
+        hits = pc.fill_null(pc.match_substring_regex(array, _TONE_RE2), False)
         if not pc.any(hits).as_py():
             return texts
         out = list(texts)

@@ -29,7 +29,7 @@ from ocop.ingest.header import HeaderMatch, find_header, is_total_row
 from ocop.ingest.readers import FileRejected, column_letter, read_file
 from ocop.reference.groups import resolve_group
 from ocop.reference.provinces import ProvinceMatch, resolve_province
-from ocop.text import nfc
+from ocop.text import fold, nfc
 
 RAW_FIELDS = (
     "product_name", "owner", "owner_type_raw", "address", "province_raw", "group_raw", "rating_raw",
@@ -139,9 +139,20 @@ def _raw_json(labels: dict[int, str], texts: list, n: int, plain: list[bool]) ->
     return rows_json(keys, cols, n, flags)
 
 
-# Every total marker folds to a text starting with "t" or "c" (Tổng cộng, Cộng, Tổng số, Total):
-# a text starting with another ASCII letter or digit cannot be one.
-_NOT_TOTAL_LEADS = frozenset("abdefghijklmnopqrsuvwxyzABDEFGHIJKLMNOPQRSUVWXYZ0123456789")
+# Every total marker folds to "tong...", "cong" or "total" (Tổng cộng, Tổng số, Cộng, Total):
+# the first letters of a text rule most texts out before the full check (``is_total_row``).
+_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def _may_be_total(t: str) -> bool:
+    first = t[0] if t[0] in _ASCII_ALNUM else fold(t[0])
+    if first in ("", " "):
+        return True  # leading punctuation: looked at in full
+    if first in "cC":
+        return fold(t[:7]) == "cong"  # the whole text must fold to "cong": "Cộng", "Cộng:"
+    if first in "tT":
+        return fold(t[:5]).startswith(("tong", "total"))  # Tổng cộng, TỔNG SỐ, Total
+    return False
 
 
 def _table_end(texts: list[list[str | None]], n: int) -> int:
@@ -150,7 +161,7 @@ def _table_end(texts: list[list[str | None]], n: int) -> int:
     lead = texts[:4]
     markers = set()
     for col in lead:
-        markers |= {t for t in set(col) if t is not None and t[0] not in _NOT_TOTAL_LEADS and is_total_row([t])}
+        markers |= {t for t in set(col) if t is not None and _may_be_total(t) and is_total_row([t])}
     if not markers:
         return n
     rows = sorted({i for col in lead for i, t in enumerate(col) if t in markers})
