@@ -228,6 +228,11 @@ def child_stages(data: Path, pg_server: str | None, as_of: str) -> dict:
         out["stages"][f"dedupe_{label}"] = {"seconds": dedupe, "rows": source_rows, "peak_rss_mb": peak_mb(),
                                             "products": result.stats.products if result.stats else None}
         out["stages"][f"load_{label}"] = {"seconds": total - dedupe, "rows": source_rows, "peak_rss_mb": peak_mb()}
+        # The source records themselves (submissions, records, issues, rule counts: phase "load"
+        # of consolidate), what the issue's COPY comparison is about; the rest of consolidate
+        # derives products, links and versions from them.
+        out["stages"][f"source_records_{label}"] = {"seconds": result.timings.get("load", float("nan")),
+                                                    "rows": source_rows, "peak_rss_mb": peak_mb()}
         out["stages"][f"consolidate_{label}"] = {"seconds": total, "rows": source_rows, "peak_rss_mb": peak_mb()}
         log(f"consolidate {label}: {total:.2f} s (dedupe {dedupe:.2f} s), {len(result.loaded)} submissions")
         s = time.perf_counter()
@@ -413,6 +418,7 @@ def summarize(res: dict) -> dict:
     for key, label in [("parse", "read+parse"), ("validate", "validate"), ("dedupe_sqlite", "dedupe (in consolidate, SQLite)"),
                        ("load_sqlite", "load SQLite (consolidate - dedupe)"), ("consolidate_sqlite", "consolidate SQLite (total)"),
                        ("counts_sqlite", "counts_as_of SQLite"), ("dedupe_postgresql", "dedupe (in consolidate, PostgreSQL)"),
+                       ("source_records_postgresql", "load source records PostgreSQL (phase load of consolidate)"),
                        ("load_postgresql", "load PostgreSQL (consolidate - dedupe)"),
                        ("consolidate_postgresql", "consolidate PostgreSQL (total)"), ("counts_postgresql", "counts_as_of PostgreSQL")]:
         if key in st["stages"]:
@@ -448,7 +454,7 @@ def summarize(res: dict) -> dict:
         c = st["baselines_copy"]
         base_lines.append({"stage": "BASELINE bare psycopg COPY (unindexed)", "seconds": c["seconds"], "rows": c["rows"],
                            "rows_per_s": _rate(c["rows"], c["seconds"]), "peak_rss_mb": c["peak_rss_mb"]})
-        for key in ("load_postgresql", "consolidate_postgresql", "load_sqlite"):
+        for key in ("source_records_postgresql", "load_postgresql", "consolidate_postgresql", "load_sqlite"):
             if key in st["stages"]:
                 s = st["stages"][key]
                 ratios[f"{key}_vs_copy"] = {"ratio": _rate(s["rows"], s["seconds"]) / _rate(c["rows"], c["seconds"])}
@@ -474,7 +480,7 @@ def table(res: dict) -> str:
         out.append(f"| {line['stage']} | {line['seconds']:.2f} | {line['rows']:,} | {line['rows_per_s']:,.0f} | "
                    f"{line['peak_rss_mb']:,.0f} |")
     out += ["", "| ratio (throughput, same files) | value | target |", "|---|---:|---:|"]
-    tgt = {"parse_vs_calamine": "≥ 0.6", "load_postgresql_vs_copy": "≥ 0.5"}
+    tgt = {"parse_vs_calamine": "≥ 0.6", "source_records_postgresql_vs_copy": "≥ 0.5"}
     for k, v in s["ratios"].items():
         extra = f" ({v['files']} files)" if "files" in v else ""
         out.append(f"| {k}{extra} | {v['ratio']:.3f} | {tgt.get(k, '')} |")
