@@ -86,3 +86,34 @@ def test_the_total_row_prefilter_never_drops_a_marker(text):
     t = cell_text(text)
     if t is not None and is_total_row([t]):
         assert _may_be_total(t)
+
+
+owner_names = st.one_of(
+    st.tuples(st.sampled_from(["Hợp tác xã", "HTX", "Công ty TNHH", "Cty CP", "Tổng công ty", "Hộ kinh doanh",
+                               "Cơ sở sản xuất", "Cơ sở", "Tổ hợp tác", "DNTN", "Hộ ông", "...", "- ", "Doanh nghiệp"]),
+              st.text(alphabet=st.sampled_from(VIET + " .,-()"), max_size=40)).map(" ".join),
+    odd, words)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(owner_names, max_size=40))
+def test_owner_types_by_name_head_equal_infer_owner_type(owners):
+    from ocop.ingest import values
+    from ocop.ingest.parse import _owner_types
+
+    texts = [nfc(t) if t is not None else None for t in column_texts(owners, cell_text)]
+    assert _owner_types(texts) == [values.infer_owner_type(o) for o in texts]
+
+
+lead_cells = st.one_of(st.none(), words, owner_names,
+                       st.sampled_from(["Tổng cộng", "TỔNG CỘNG:", "Cộng", "- Cộng -", "(Tổng số)", "Total", "Tổng"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(lead_cells, min_size=12, max_size=12), min_size=1, max_size=5))
+def test_table_end_with_arrow_arrays_equals_the_plain_search(columns):
+    from ocop.ingest.parse import _table_end
+
+    texts = [column_texts(c, cell_text) for c in columns]
+    arrays = {i: a for i, t in enumerate(texts) if (a := text_array(t)) is not None}
+    assert _table_end(texts, 12, arrays) == _table_end(texts, 12)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ocop.config import Limits
 from ocop.ingest import legacy, values
@@ -155,13 +156,25 @@ def _may_be_total(t: str) -> bool:
     return False
 
 
-def _table_end(texts: list[list[str | None]], n: int) -> int:
+def _distinct_texts(col: list[str | None], array: pa.Array | None) -> list[str]:
+    """The distinct texts of a column that may be a total marker (by their first letters)."""
+    if array is None:
+        return [t for t in set(col) if t is not None and _may_be_total(t)]
+    first = pc.utf8_slice_codeunits(array, 0, 1)
+    leads = [c for c in pc.unique(first).to_pylist() if c is not None and _may_be_total(c + "ong")]
+    if not leads:
+        return []
+    picked = pc.filter(array, pc.fill_null(pc.is_in(first, pa.array(leads, pa.string())), False))
+    return [t for t in pc.unique(picked).to_pylist() if _may_be_total(t)]
+
+
+def _table_end(texts: list[list[str | None]], n: int, arrays: dict[int, pa.Array] | None = None) -> int:
     """Offset of the total row ("Tổng cộng", "Cộng") that ends the table, else ``n``. Only rows
     with such a text among their first cells are looked at closely."""
     lead = texts[:4]
     markers = set()
-    for col in lead:
-        markers |= {t for t in set(col) if t is not None and _may_be_total(t) and is_total_row([t])}
+    for c, col in enumerate(lead):
+        markers |= {t for t in _distinct_texts(col, (arrays or {}).get(c)) if is_total_row([t])}
     if not markers:
         return n
     rows = sorted({i for col in lead for i, t in enumerate(col) if t in markers})
@@ -182,7 +195,7 @@ def _data_rows(match: HeaderMatch, texts: list[list[str | None]], n: int,
                 counts += arrays[c].is_valid().to_numpy(zero_copy_only=False)
             else:
                 counts += np.fromiter(map(bool, texts[c]), dtype=bool, count=n)  # a text is None or non-empty
-    end = _table_end(texts, n)
+    end = _table_end(texts, n, arrays)
     filled = np.flatnonzero(counts[:end])
     while len(filled) and _column_numbers_row([col[filled[0]] for col in texts]):
         filled = filled[1:]  # "(1) (2) (3) ..." under the header
@@ -274,6 +287,31 @@ def _per_value(column: list, fn) -> list:
     return list(map(done.__getitem__, column))
 
 
+# The legal form ("Hợp tác xã", "Công ty TNHH", "Hộ kinh doanh") is at the front of an owner's
+# name: its first characters decide the owner type, and thousands of owners share them.
+_FORM_HEAD = 20
+
+
+def _owner_types(owners: list[str | None]) -> list[str | None]:
+    """``values.infer_owner_type`` of each owner, looked at once per distinct name head. A head
+    decides when it is the whole name, or when its folded text is longer than any legal form
+    plus the character after it (every form folds to 14 characters or fewer)."""
+    heads = [o[:_FORM_HEAD] if o is not None else None for o in owners]
+
+    def of_head(h: str):
+        if len(h) < _FORM_HEAD or len(fold(h)) > 16:
+            return values.infer_owner_type(h)
+        return _UNDECIDED
+
+    by_head = _per_value(heads, of_head)
+    done: dict[str, str | None] = {}
+    return [t if t is not _UNDECIDED else done.setdefault(o, values.infer_owner_type(o))
+            for t, o in zip(by_head, owners)]
+
+
+_UNDECIDED = object()
+
+
 def _iso(d: object) -> str | None:
     return d.isoformat() if isinstance(d, dt.date) else None
 
@@ -297,7 +335,7 @@ def _parse_values(col: dict[str, list], raw_objects: dict[str, list[object]]) ->
     expiry = [e if e is not None else d for e, d in zip(expiry, defaults)]
     levels = _per_value(col["issuing_level_raw"], values.parse_issuing_level)
     given_type = _per_value(col["owner_type_raw"], values.parse_owner_type)
-    inferred_type = _per_value(col["owner"], values.infer_owner_type)
+    inferred_type = _owner_types(col["owner"])
     provinces = _per_value(col["province_raw"], resolve_province)
     codes = [m.code_2025 if isinstance(m, ProvinceMatch) else None for m in provinces]
     return {
