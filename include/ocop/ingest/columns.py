@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ocop.text import _TONE_PAIRS, _TONE_RE, nfc
+from ocop.text import _TONE_PAIRS, nfc
 
 # Between cells of a joined column. Printable (so one ``isprintable`` call checks a whole
 # column), not white space, untouched by NFC; a column that holds it is done cell by cell.
@@ -41,10 +41,6 @@ class Texts(list):
     character), known from the checks :func:`column_texts` made anyway."""
 
     plain = False
-
-
-def _split(joined: str) -> list[str | None]:
-    return [p or None for p in joined.split(SEP)]
 
 
 def _clean(joined: str) -> bool:
@@ -134,22 +130,20 @@ _TONE_RE2 = "(?:" + "|".join(sorted(_TONE_PAIRS, key=len, reverse=True)) + ")(?:
 
 def unify_tones(texts: list[str | None], array: pa.Array | None = None) -> list[str | None]:
     """``[nfc(t) for t in texts]`` (None stays None) for texts that :func:`column_texts` gave:
-    those are NFC with single spaces already, so only the tone-mark placement is left.
-    ``array``: the same texts as an Arrow array, searched by RE2 without a pass in Python."""
-    if array is not None:
-        hits = pc.fill_null(pc.match_substring_regex(array, _TONE_RE2), False)
-        if not pc.any(hits).as_py():
-            return texts
-        out = list(texts)
-        for i in np.flatnonzero(hits.to_numpy(zero_copy_only=False)).tolist():
-            out[i] = nfc(out[i])
-        return out
-    joined = SEP.join([t or "" for t in texts])
-    if joined.count(SEP) != len(texts) - 1:
+    those are NFC with single spaces already, so only the tone-mark placement is left. The
+    texts are searched by RE2 (``array``: them as an Arrow array, if the caller has it) and
+    only those with a tone pair go through ``nfc``."""
+    if array is None:
+        array = text_array(texts)
+    if array is None:  # a text Arrow cannot hold
         return [nfc(t) if t is not None else None for t in texts]
-    if _TONE_RE.search(joined) is None:
+    hits = pc.fill_null(pc.match_substring_regex(array, _TONE_RE2), False)
+    if not pc.any(hits).as_py():
         return texts
-    return _split(_TONE_RE.sub(lambda m: _TONE_PAIRS[m.group(1)], joined))
+    out = list(texts)
+    for i in np.flatnonzero(hits.to_numpy(zero_copy_only=False)).tolist():
+        out[i] = nfc(out[i])
+    return out
 
 
 def _plain(texts: pa.Array) -> bool:

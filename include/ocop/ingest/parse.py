@@ -290,6 +290,7 @@ def _per_value(column: list, fn) -> list:
 # The legal form ("Hợp tác xã", "Công ty TNHH", "Hộ kinh doanh") is at the front of an owner's
 # name: its first characters decide the owner type, and thousands of owners share them.
 _FORM_HEAD = 20
+_UNDECIDED = object()
 
 
 def _owner_types(owners: list[str | None]) -> list[str | None]:
@@ -304,12 +305,16 @@ def _owner_types(owners: list[str | None]) -> list[str | None]:
         return _UNDECIDED
 
     by_head = _per_value(heads, of_head)
-    done: dict[str, str | None] = {}
-    return [t if t is not _UNDECIDED else done.setdefault(o, values.infer_owner_type(o))
-            for t, o in zip(by_head, owners)]
+    return [t if t is not _UNDECIDED else values.infer_owner_type(o) for t, o in zip(by_head, owners)]
 
 
-_UNDECIDED = object()
+def _frame_column(values_: Sequence) -> Sequence:
+    """Numbers, flags and nullable integers as they come; texts as Python objects (dtype=object:
+    pandas 3 would otherwise convert each text column to Arrow strings)."""
+    if isinstance(values_, pd.api.extensions.ExtensionArray) or (
+            isinstance(values_, np.ndarray) and values_.dtype != object):
+        return values_
+    return pd.Series(values_, dtype=object)
 
 
 def _iso(d: object) -> str | None:
@@ -433,24 +438,17 @@ def _parse_file(path: Path, *, province_code: str, file_name: str, sha256: str, 
         c = match.fields.get(f)
         same = not converted and c is not None and columns[f] is texts[c]  # as in arrays[c]
         columns[f] = unify_tones(columns[f], arrays.get(c) if same else None)
-    texts_out = {
-        "sheet": np.full(n, match.sheet.name, dtype=object),
+    data = {
+        "row_id": np.arange(n, dtype=np.int64),
+        "sheet": [match.sheet.name] * n,
+        "excel_row": np.asarray(picked, dtype=np.int64) + (first + 1),
         **{f: columns[f] for f in RAW_FIELDS},
         "raw_json": _raw_json(match.labels, [arrays.get(c, t) for c, t in enumerate(texts)], n, plain),
         "legacy_encoding": encoding,
-    }
-    typed: dict[str, object] = {
-        "row_id": np.arange(n, dtype=np.int64),
-        "excel_row": np.asarray(picked, dtype=np.int64) + (first + 1),
         "legacy_failed": np.array(failed, dtype=bool),
+        **_parse_values(columns, raw_objects),
     }
-    order = ["row_id", "sheet", "excel_row", *RAW_FIELDS, "raw_json", "legacy_encoding", "legacy_failed"]
-    for name, parsed in _parse_values(columns, raw_objects).items():
-        (typed if isinstance(parsed, (np.ndarray, pd.api.extensions.ExtensionArray)) else texts_out)[name] = parsed
-        order.append(name)
-    # Texts stay Python objects (dtype=object; pandas 3 would otherwise convert each to Arrow strings).
-    data = {**{k: pd.Series(v, dtype=object) for k, v in texts_out.items()}, **typed}
-    frame = pd.DataFrame({name: data[name] for name in order}, copy=False)
+    frame = pd.DataFrame({k: _frame_column(v) for k, v in data.items()}, copy=False)
 
     used = set(match.fields.values())
     encodings = [e for e in encoding if e]

@@ -150,14 +150,6 @@ def _zip_errors(ext: str):
         raise FileRejected("F_UNREADABLE", f"the file is damaged (not a valid {ext} archive: {exc})") from exc
 
 
-def _scan_archive(path: Path, ext: str) -> bool:
-    with _zip_errors(ext), zipfile.ZipFile(path) as zf:
-        bad, nul = _scan_members(zf, zf.infolist())
-    if bad is not None:
-        raise FileRejected("F_UNREADABLE", f"the file is damaged (corrupt member {bad})")
-    return nul or ext == ".ods"
-
-
 _NUL_MARKS = (b"\x00", b"_x0000_")  # a raw NUL, or the OOXML escape calamine turns into one
 _NUL_REF = re.compile(rb"&#(?:[xX]0*|0+);")  # a character reference to NUL
 
@@ -166,25 +158,26 @@ def _holds_nul(window: bytes) -> bool:
     return any(mark in window for mark in _NUL_MARKS) or (b"&#" in window and _NUL_REF.search(window) is not None)
 
 
-def _scan_members(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> tuple[str | None, bool]:
+def _scan_archive(path: Path, ext: str) -> bool:
     """Read every member to its end, as ``ZipFile.testzip`` does (a CRC mismatch raises there):
-    ``(first corrupt member or None, whether an XML member holds a NUL or its escape)``.
-    A binary member (.bin: xlsb sheets, VBA) counts as possibly holding one."""
-    nul = False
-    for info in infos:
-        xml = info.filename.lower().endswith(".xml")
-        nul = nul or (not xml and not info.is_dir() and info.filename.lower().endswith(".bin"))
-        try:
-            with zf.open(info) as fh:
-                tail = b""
-                while chunk := fh.read(1 << 20):
-                    if xml and not nul:
-                        window = tail + chunk
-                        nul = _holds_nul(window)
-                        tail = chunk[-16:]
-        except zipfile.BadZipFile:
-            return info.filename, nul
-    return None, nul
+    raises :class:`FileRejected` for a corrupt member, else tells whether a cell may hold a NUL
+    (an XML member holds one or its escape; a binary .bin member, as in xlsb or VBA, may; an
+    ODS may)."""
+    nul = ext == ".ods"
+    with _zip_errors(ext), zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            name = info.filename.lower()
+            nul = nul or name.endswith(".bin")
+            try:
+                with zf.open(info) as fh:
+                    tail = b""
+                    while chunk := fh.read(1 << 20):
+                        if not nul and name.endswith(".xml"):
+                            nul = _holds_nul(tail + chunk)
+                            tail = chunk[-16:]
+            except zipfile.BadZipFile:
+                raise FileRejected("F_UNREADABLE", f"the file is damaged (corrupt member {info.filename})") from None
+    return nul
 
 
 def _check_shape(sheet: Sheet, limits: Limits) -> None:
