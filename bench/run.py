@@ -263,30 +263,12 @@ def child_stages(data: Path, pg_server: str | None, as_of: str) -> dict:
 
 
 def bare_copy(url: str, bundles) -> dict:
-    """psycopg 3 COPY of the same source-record rows into an unindexed, unconstrained table."""
-    import io
+    """psycopg 3 COPY of the same source-record rows into an unindexed, unconstrained table
+    (pandas ``to_csv`` client, as when the issue was filed: ``warehouse_load.bare_copy``)."""
+    from warehouse_load import bare_copy as copy_bundles
 
-    import pandas as pd
-    import psycopg
-
-    from ocop.warehouse.bulk import prepare
-    from ocop.warehouse.schema import source_record
-
-    frames = [b.records.assign(submission_id=b.meta["submission_id"]) for b in bundles if len(b.records)]
-    data = prepare(source_record, pd.concat(frames, ignore_index=True))
-    with psycopg.connect(url) as conn:
-        conn.execute("CREATE TABLE bare_copy AS SELECT * FROM source_record WITH NO DATA")
-        conn.commit()
-        start = time.perf_counter()
-        buf = io.StringIO()
-        data.to_csv(buf, header=False, index=False, na_rep=r"\N")
-        cols = ", ".join(f'"{c}"' for c in data.columns)
-        with conn.cursor().copy(f"COPY bare_copy ({cols}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
-            copy.write(buf.getvalue())
-        conn.commit()
-        seconds = time.perf_counter() - start
-        n = conn.execute("SELECT count(*) FROM bare_copy").fetchone()[0]
-    return {"seconds": seconds, "rows": int(n), "columns": len(data.columns), "peak_rss_mb": peak_mb()}
+    seconds, rows = copy_bundles(url, bundles, writer="pandas")
+    return {"seconds": seconds, "rows": rows, "peak_rss_mb": peak_mb()}
 
 
 def gx_trivial(frames) -> dict:

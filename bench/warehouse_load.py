@@ -13,7 +13,7 @@ median of the repeats. What is compared (throughput = source records / second):
   submissions + source records + issues + rule counts (``load``), products + record links
   (``links``) and product versions + conflicts (``versions``), from ``ConsolidationResult.timings``.
 - **bare COPY**: the same N source-record rows (already in database input form, as
-  ``bulk.prepare`` gives them) serialised and COPYed by psycopg into ``bare_copy``, a table with
+  ``bulk.prepare`` gives them) serialised and COPYed by psycopg into ``bare_copy_arrow``, a table with
   source_record's columns and no key, index, constraint nor trigger, then committed.
 - **pandas COPY** (shown for reference only): the same bare COPY with the CSV written by pandas
   ``to_csv``, as this script did when the issue was filed; slower client, same server work.
@@ -142,38 +142,28 @@ def timed_consolidate(url: str, bundles: list[Bundle]) -> tuple[float, dict]:
         engine.dispose()
 
 
-def bare_copy(url: str, bundles: list[Bundle]) -> float:
-    """Seconds to COPY the same source-record rows into an unindexed, unconstrained table and commit."""
-    frames = [b.records.assign(submission_id=b.meta["submission_id"]) for b in bundles]
+def bare_copy(url: str, bundles: list[Bundle], writer: str = "arrow") -> tuple[float, int]:
+    """Seconds to COPY the bundles' source-record rows (already in database input form) into an
+    unindexed, unconstrained table and commit, and the rows copied. ``writer``: ``"arrow"``
+    serialises as ``bulk`` does (pyarrow CSV); ``"pandas"`` with pandas ``to_csv``, as this
+    script did when the issue was filed (a slower client, the same server work)."""
+    frames = [b.records.assign(submission_id=b.meta["submission_id"]) for b in bundles if len(b.records)]
     data = prepare(source_record, pd.concat(frames, ignore_index=True))
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain) as conn:
-        conn.execute("CREATE TABLE bare_copy AS SELECT * FROM source_record WITH NO DATA")
+    table = f"bare_copy_{writer}"
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute(f"CREATE TABLE {table} AS SELECT * FROM source_record WITH NO DATA")
         conn.commit()
         cols = ", ".join(f'"{c}"' for c in data.columns)
         start = time.perf_counter()
-        copy_rows(conn, source_record, "bare_copy", cols, data)
+        if writer == "arrow":
+            copy_rows(conn, source_record, table, cols, data)
+        else:
+            buf = io.StringIO()
+            data.to_csv(buf, header=False, index=False, na_rep=r"\N")
+            with conn.cursor().copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
+                copy.write(buf.getvalue())
         conn.commit()
-        return time.perf_counter() - start
-
-
-def bare_copy_pandas(url: str, bundles: list[Bundle]) -> float:
-    """The same, serialised by pandas ``to_csv`` as this script did before (for comparison with
-    the figures first quoted in the issue): a slower client, the same server work."""
-    frames = [b.records.assign(submission_id=b.meta["submission_id"]) for b in bundles]
-    data = prepare(source_record, pd.concat(frames, ignore_index=True))
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain) as conn:
-        conn.execute("CREATE TABLE bare_copy_pandas AS SELECT * FROM source_record WITH NO DATA")
-        conn.commit()
-        cols = ", ".join(f'"{c}"' for c in data.columns)
-        start = time.perf_counter()
-        buf = io.StringIO()
-        data.to_csv(buf, header=False, index=False, na_rep=r"\N")
-        with conn.cursor().copy(f"COPY bare_copy_pandas ({cols}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
-            copy.write(buf.getvalue())
-        conn.commit()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, len(data)
 
 
 def bench(server: str, records: int, repeat: int = 3) -> None:
@@ -187,8 +177,8 @@ def bench(server: str, records: int, repeat: int = 3) -> None:
         url = server.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
         try:
             whole, phases = timed_consolidate(url, bundles)
-            copy_s = bare_copy(url, bundles)
-            pandas_s = bare_copy_pandas(url, bundles)
+            copy_s, _ = bare_copy(url, bundles)
+            pandas_s, _ = bare_copy(url, bundles, writer="pandas")
         finally:
             with psycopg.connect(server, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
