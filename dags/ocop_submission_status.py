@@ -21,7 +21,7 @@ from ocop.config import Settings
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Ho_Chi_Minh"),
     catchup=False,
     max_active_runs=1,
-    default_args={**pipeline.DAG_DEFAULT_ARGS, "on_failure_callback": monitor.task_failure_callback},
+    default_args=pipeline.DAG_DEFAULT_ARGS,  # its failure callback is ocop.monitor.task_failure_callback
     tags=["ocop", "monitoring"],
     doc_md=__doc__,
 )
