@@ -48,6 +48,14 @@ def test_column_texts_equal_cell_text_of_each_cell(cells):
     assert column_texts(tuple(cells), cell_text) == [cell_text(v) for v in cells]
 
 
+@settings(max_examples=400, deadline=None)
+@given(column)
+def test_text_array_holds_the_texts(cells):
+    texts = column_texts(cells, cell_text)  # its Arrow array is split from the joined texts where it can
+    array = text_array(texts)
+    assert array is None or array.to_pylist() == [cell_text(v) for v in cells]
+
+
 @settings(max_examples=300, deadline=None)
 @given(column)
 def test_unify_tones_equals_nfc_of_each_text(cells):

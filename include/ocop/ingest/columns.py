@@ -19,6 +19,7 @@ from functools import partial
 from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses for a str
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -38,16 +39,54 @@ _nfc = partial(unicodedata.normalize, "NFC")
 
 class Texts(list):
     """A column's texts; ``plain``: none needs a JSON escape (quote, backslash, control
-    character), known from the checks :func:`column_texts` made anyway."""
+    character), known from the checks :func:`column_texts` made anyway; ``joined``: the texts
+    joined by ``SEP`` (``""`` for None), when :func:`column_texts` had that string anyway
+    (:func:`text_array` splits it, far cheaper than converting the texts one by one)."""
 
     plain = False
+    joined: str | None = None
 
 
-def _clean(joined: str) -> bool:
-    """The cells joined are NFC, printable, and hold no white space but single inner spaces."""
-    return ((joined.isascii() or unicodedata.is_normalized("NFC", joined)) and joined.isprintable()
-            and "  " not in joined and " " + SEP not in joined and SEP + " " not in joined
-            and not joined.startswith(" ") and not joined.endswith(" "))
+_SPACES = ("  ", " " + SEP, SEP + " ")  # a run of spaces, a cell ending or starting with one
+
+
+def _spaced_cells(joined: str) -> list[tuple[int, int, int]]:
+    """The cells of a joined column (printable: no white space but ``" "``) that hold a run of
+    spaces or start or end with a space, as (offset, start, end) of their text in ``joined``;
+    found by C-level searches, each search's position turned into a cell offset by counting
+    separators up to it."""
+    hits = set()
+    for pattern in _SPACES:
+        at = joined.find(pattern)
+        while at >= 0:
+            hits.add(at + 1 if pattern[0] == SEP else at)  # the position of a space
+            at = joined.find(pattern, at + 1)
+    if joined.startswith(" "):
+        hits.add(0)
+    if joined.endswith(" "):
+        hits.add(len(joined) - 1)
+    cells, cell, counted = [], 0, 0
+    for at in sorted(hits):
+        cell += joined.count(SEP, counted, at)
+        counted = at
+        if not cells or cells[-1][0] != cell:
+            end = joined.find(SEP, at)
+            cells.append((cell, joined.rfind(SEP, 0, at) + 1, end if end >= 0 else len(joined)))
+    return cells
+
+
+def _patched(texts: Texts, joined: str, cell_text: Callable[[object], str | None]) -> str:
+    """Replace in ``texts`` the cells with spaces to take out (:func:`_spaced_cells`) by their
+    text; returns ``joined`` with the same replacements."""
+    pieces, last = [], 0
+    for i, start, end in _spaced_cells(joined):
+        t = texts[i] = cell_text(joined[start:end])
+        pieces += (joined[last:start], t or "")
+        last = end
+    if not pieces:
+        return joined
+    pieces.append(joined[last:])
+    return "".join(pieces)
 
 
 def _few_distinct(cells: Sequence[object]) -> dict | None:
@@ -101,12 +140,15 @@ def column_texts(cells: Sequence[object], cell_text: Callable[[object], str | No
         joined = SEP.join(strs)
     if joined.count(SEP) != len(strs) - 1:  # a cell holds SEP: no fast path
         return [cell_text(v) for v in cells]
-    if _clean(joined):  # the common case: every text is the cell's own string
+    normal = joined.isascii() or unicodedata.is_normalized("NFC", joined)
+    printable = joined.isprintable()
+    if normal and printable:  # the common case: every text is the cell's own string, ...
         blanks = SEP + SEP in joined or joined.startswith(SEP) or joined.endswith(SEP) or not joined
         texts = Texts([v or None for v in strs] if blanks else strs)
         texts.plain = '"' not in joined and "\\" not in joined  # printable: no control character
+        texts.joined = _patched(texts, joined, cell_text)  # ... but for the few with spaces to take out
         return texts
-    if not (joined.isascii() or unicodedata.is_normalized("NFC", joined)):
+    if not normal:
         # Cell by cell: each cell's quick check passes but for the few decomposed (NFD) ones.
         joined = SEP.join(map(_nfc, strs))
     # Collapse runs of spaces and strip each cell of spaces, on the whole column at once ...
@@ -114,13 +156,14 @@ def column_texts(cells: Sequence[object], cell_text: Callable[[object], str | No
         joined = joined.replace("  ", " ")
     joined = joined.replace(" " + SEP, SEP).replace(SEP + " ", SEP).strip(" ")
     parts = joined.split(SEP)
-    printable = joined.isprintable()
+    printable = joined.isprintable()  # (again: NFC may have changed it)
     if not printable:
         # ... then the cells with other white space (line breaks, tabs, NBSP) one by one.
         is_printable = str.isprintable
         parts = [p if is_printable(p) else " ".join(p.split()) for p in parts]
     texts = Texts([p or None for p in parts])
     texts.plain = printable and '"' not in joined and "\\" not in joined
+    texts.joined = joined if printable else None
     return texts
 
 
@@ -154,7 +197,14 @@ def _plain(texts: pa.Array) -> bool:
 def text_array(texts: list[str | None]) -> pa.Array | None:
     """The texts as an Arrow string array (None: a text Arrow cannot hold, a lone surrogate)."""
     try:
-        return pa.array(texts, type=pa.string())
+        joined = getattr(texts, "joined", None)
+        if joined is None or not texts:
+            return pa.array(texts, type=pa.string())
+        array = pc.split_pattern(pa.array([joined], type=pa.string()), SEP).flatten()
+        lengths = pc.binary_length(array)
+        if pc.min(lengths).as_py() == 0:  # "" stands for None (a text is never empty)
+            array = pc.if_else(pc.greater(lengths, 0), array, pa.scalar(None, pa.string()))
+        return array
     except (pa.ArrowException, UnicodeError):
         return None
 
@@ -187,7 +237,9 @@ def rows_json(keys: list[str], columns: list[list[str | None] | pa.Array], n: in
     if not frags:
         return ["{}"] * n  # (an object array of str otherwise)
     body = pc.utf8_rtrim(pc.binary_join_element_wise(*frags, ""), characters=", ")  # a fragment ends with '"'
-    return pc.binary_join_element_wise("{", body, "}", "").to_numpy(zero_copy_only=False)
+    # Handed to pandas as it is (its "str" dtype is Arrow-backed): making 100,000 Python
+    # strings of it would cost more than building it.
+    return pd.array(pc.binary_join_element_wise("{", body, "}", ""), dtype="str")
 
 
 def _rows_json_python(keys: list[str], columns: list[list[str | None]], n: int) -> list[str]:
