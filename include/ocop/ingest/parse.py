@@ -116,12 +116,10 @@ def _looks_like_record(match: HeaderMatch, row: list[object]) -> bool:
     return any(any(ch.isdigit() for ch in cell_text(cell(f)) or "") for f in ("decision_no_raw", "decision_date_raw"))
 
 
-def _columns(rows: list[list], width: int) -> list[list[object]]:
+def _columns(rows: list[list], width: int) -> list[Sequence[object]]:
     """The rows as ``width`` columns (short rows padded with None)."""
-    if rows and all(len(r) == width for r in rows):  # calamine pads its rows: one C-level transpose
-        grid = np.empty((len(rows), width), dtype=object)
-        grid[:] = rows
-        return grid.T.tolist()
+    if rows and all(len(r) == width for r in rows):  # calamine pads its rows: one C-level zip
+        return list(zip(*rows))  # (half the time of a numpy object transpose, measured)
     cols = [list(c) for c in zip_longest(*rows)] if rows else []
     empty = [None] * len(rows)
     return (cols + [empty] * (width - len(cols)))[:width]
@@ -280,11 +278,33 @@ def _convert_legacy(cols: dict[str, list], sheet_encoding: str | None, n: int) -
     return encoding, failed
 
 
-def _per_value(column: list, fn) -> list:
-    """``fn`` of every cell, computed once per distinct value (None stays None)."""
+def _per_value(column: Sequence, fn, blank: object = None) -> list:
+    """``fn`` of every cell, computed once per distinct value; a None cell gives ``blank``."""
+    if column.count(None) == len(column):  # a column the file does not have (C-level check)
+        return [blank] * len(column)
     done = {v: fn(v) for v in set(column) if v is not None}
-    done[None] = None
+    done[None] = blank
     return list(map(done.__getitem__, column))
+
+
+def _nones(column: list) -> list[int]:
+    """The offsets of the None cells of ``column`` (C-level searches: registers have few)."""
+    if column.count(None) == len(column):
+        return list(range(len(column)))
+    found, i = [], -1
+    try:
+        while True:
+            i = column.index(None, i + 1)
+            found.append(i)
+    except ValueError:
+        return found
+
+
+def _filled(column: list, fill) -> list:
+    """``column`` (a list of its own), each None cell replaced by ``fill(offset)``."""
+    for i in _nones(column):
+        column[i] = fill(i)
+    return column
 
 
 # The legal form ("Hợp tác xã", "Công ty TNHH", "Hộ kinh doanh") is at the front of an owner's
@@ -317,6 +337,11 @@ def _frame_column(values_: Sequence) -> Sequence:
     return pd.Series(values_, dtype=object)
 
 
+def _province_code(text: str) -> str | None:
+    m = resolve_province(text)
+    return m.code_2025 if isinstance(m, ProvinceMatch) else None
+
+
 def _iso(d: object) -> str | None:
     return d.isoformat() if isinstance(d, dt.date) else None
 
@@ -326,33 +351,45 @@ def _parse_values(col: dict[str, list], raw_objects: dict[str, list[object]]) ->
     computation per distinct value: registers repeat their ratings, groups, dates and
     decisions a great deal."""
     flags = _per_value(col["potential5_raw"], values.parse_potential_flag)
-    ratings = _per_value(col["rating_raw"], values.parse_rating)
-    rating = ["potential-5" if r == "4" and f else r for r, f in zip(ratings, flags)]
+    rating = _per_value(col["rating_raw"], values.parse_rating)
+    if any(flags):
+        rating = ["potential-5" if r == "4" and f else r for r, f in zip(rating, flags)]
     decisions = _per_value(col["decision_no_raw"], values.parse_decision)
     decision_no = [t[0] if t else None for t in decisions]
     # Dates: parse the original cell object (real date, serial number or text), else the date
     # written in the decision cell ("1234/QĐ-UBND ngày 12/5/2024").
     parsed = _per_value(raw_objects["decision_date_raw"], values.parse_date)
-    parsed = [d if d is not None else (t[1] if t else None) for d, t in zip(parsed, decisions)]
-    expiry = [values.parse_expiry(v, d) if v not in (None, "") else None
-              for v, d in zip(raw_objects["expiry_raw"], parsed)]
-    defaults = _per_value(parsed, values.default_expiry)
-    expiry = [e if e is not None else d for e, d in zip(expiry, defaults)]
+    parsed = _filled(parsed, lambda i: decisions[i][1] if decisions[i] else None)
+    expiry = defaults = _per_value(parsed, values.default_expiry)
+    expiry_raw = raw_objects["expiry_raw"]
+    if expiry_raw.count(None) + expiry_raw.count("") < len(expiry_raw):  # an expiry column
+        expiry = [values.parse_expiry(v, d) if v not in (None, "") else None for v, d in zip(expiry_raw, parsed)]
+        expiry = _filled(expiry, defaults.__getitem__)
     levels = _per_value(col["issuing_level_raw"], values.parse_issuing_level)
-    given_type = _per_value(col["owner_type_raw"], values.parse_owner_type)
-    inferred_type = _owner_types(col["owner"])
-    provinces = _per_value(col["province_raw"], resolve_province)
-    codes = [m.code_2025 if isinstance(m, ProvinceMatch) else None for m in provinces]
+    levels = _filled(levels, lambda i: values.infer_issuing_level(rating[i], decision_no[i]))
+    # Owner type: the column's, else inferred from the owner's name (for the rows without one).
+    owner_type = _per_value(col["owner_type_raw"], values.parse_owner_type)
+    owner_type_inferred = np.zeros(len(owner_type), dtype=bool)
+    untyped = _nones(owner_type)
+    owners = col["owner"]
+    inferred = _owner_types(owners if len(untyped) == len(owners) else [owners[i] for i in untyped])
+    for i, t in zip(untyped, inferred):
+        if t is not None:
+            owner_type[i] = t
+            owner_type_inferred[i] = True
+    codes = _per_value(col["province_raw"], _province_code)
+    status = _per_value(col["status_raw"], values.parse_status, blank="valid")
     return {
         "rating_class": rating,
-        "group_code": pd.array(_per_value(col["group_raw"], resolve_group), dtype="Int64"),
+        # (through float64, exact for group codes: a third of the time of converting the list)
+        "group_code": pd.array(np.array(_per_value(col["group_raw"], resolve_group), dtype="float64"), dtype="Int64"),
         "decision_no": decision_no,
         "decision_date": _per_value(parsed, _iso),
         "expiry_date": _per_value(expiry, _iso),
-        "issuing_level": [g or values.infer_issuing_level(r, n) for g, r, n in zip(levels, rating, decision_no)],
-        "status": [st or "valid" for st in _per_value(col["status_raw"], values.parse_status)],
-        "owner_type_inferred": np.array([g is None and i is not None for g, i in zip(given_type, inferred_type)], dtype=bool),
-        "owner_type": [g or i for g, i in zip(given_type, inferred_type)],
+        "issuing_level": levels,
+        "status": status,
+        "owner_type_inferred": owner_type_inferred,
+        "owner_type": owner_type,
         "row_province_code": codes,
         "row_province_unresolved": np.array([r is not None and c is None for r, c in zip(col["province_raw"], codes)],
                                             dtype=bool),
