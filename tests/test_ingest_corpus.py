@@ -1,6 +1,6 @@
 """The ingest corpus: each file provinces really send parses to exactly the expected records.
 
-Files are written at test time by ``tests/corpus`` (xlsx, xlsm, real BIFF8 xls, real ODS, CSV in
+Files are written at test time by ``tests/data/corpus`` (xlsx, xlsm, real BIFF8 xls, real ODS, CSV in
 UTF-8 / UTF-8 BOM / Windows-1258 with comma or semicolon); see ``corpus/cases.py`` for the
 variations and their expected records.
 """
