@@ -41,10 +41,14 @@ class Texts(list):
     """A column's texts; ``plain``: none needs a JSON escape (quote, backslash, control
     character), known from the checks :func:`column_texts` made anyway; ``joined``: the texts
     joined by ``SEP`` (``""`` for None), when :func:`column_texts` had that string anyway
-    (:func:`text_array` splits it, far cheaper than converting the texts one by one)."""
+    (:func:`text_array` splits it, far cheaper than converting the texts one by one);
+    ``table`` and ``codes``, for a column of few distinct values: its texts are
+    ``table[codes[i]]`` (what is done once per distinct text can be spread back by ``codes``)."""
 
     plain = False
     joined: str | None = None
+    table: list[str | None] | None = None
+    codes: np.ndarray | None = None
 
 
 _SPACES = ("  ", " " + SEP, SEP + " ")  # a run of spaces, a cell ending or starting with one
@@ -89,16 +93,25 @@ def _patched(texts: Texts, joined: str, cell_text: Callable[[object], str | None
     return "".join(pieces)
 
 
-def _few_distinct(cells: Sequence[object]) -> dict | None:
-    """The distinct values of a long column that has few (ratings, groups, dates, levels), else
-    None. Numbers and booleans are left out: as dictionary keys True == 1 == 1.0."""
+def _few_distinct(cells: Sequence[object]) -> tuple[np.ndarray, list] | None:
+    """A long column that has few distinct values (ratings, groups, dates, levels) as codes
+    into its distinct values (one C-level hashing pass), else None. Blank cells (None) have
+    the code -1. Numbers and booleans are left out: as hash keys True == 1 == 1.0."""
     n = len(cells)
     if n < _FEW_DISTINCT_MIN_ROWS or len(set(cells[:_SAMPLE])) * _FEW_DISTINCT_SHARE >= min(n, _SAMPLE):
         return None
-    distinct = dict.fromkeys(cells)
+    codes, distinct = pd.factorize(np.fromiter(cells, dtype=object, count=n))
     if len(distinct) * _FEW_DISTINCT_SHARE >= n or any(type(k) in (bool, int, float) for k in distinct):
         return None
-    return distinct
+    return codes, distinct.tolist()
+
+
+def spread(table: list, codes: np.ndarray) -> list:
+    """``[table[c] for c in codes]``, without touching the cells."""
+    values = np.empty(len(table), dtype=object)
+    for i, v in enumerate(table):  # (not np.array(table): it would make rows of tuples)
+        values[i] = v
+    return values.take(codes).tolist()
 
 
 def column_texts(cells: Sequence[object], cell_text: Callable[[object], str | None]) -> list[str | None]:
@@ -110,10 +123,13 @@ def column_texts(cells: Sequence[object], cell_text: Callable[[object], str | No
     (one pass to find them, one to spread the texts back); a column of texts is joined (one
     pass) and checked on the joined string."""
     if (distinct := _few_distinct(cells)) is not None:
-        keys = list(distinct)
+        codes, keys = distinct
         done = column_texts(keys, cell_text)
-        texts = Texts(map(dict(zip(keys, done)).__getitem__, cells))
+        table = [*done, None]
+        codes[codes < 0] = len(table) - 1  # a blank cell: None
+        texts = Texts(spread(table, codes))
         texts.plain = getattr(done, "plain", False)
+        texts.table, texts.codes = table, codes
         return texts
     try:
         strs, joined = cells, SEP.join(cells)  # only texts (calamine gives "" for a blank cell)
@@ -197,6 +213,8 @@ def _plain(texts: pa.Array) -> bool:
 def text_array(texts: list[str | None]) -> pa.Array | None:
     """The texts as an Arrow string array (None: a text Arrow cannot hold, a lone surrogate)."""
     try:
+        if texts and getattr(texts, "codes", None) is not None:
+            return pc.take(pa.array(texts.table, type=pa.string()), pa.array(texts.codes))
         joined = getattr(texts, "joined", None)
         if joined is None or not texts:
             return pa.array(texts, type=pa.string())
@@ -214,9 +232,8 @@ def rows_json(keys: list[str], columns: list[list[str | None] | pa.Array], n: in
     """Each of the ``n`` rows as the JSON object ``{key: text}`` of its non-empty cells, keys in
     the given order: the same text as ``json.dumps({...}, ensure_ascii=False)``.
 
-    Built column by column with Arrow's string kernels: each cell becomes ``"key": "text", ``
-    (empty for a blank cell), a row is those fragments end to end, less the last ``, ``.
-    ``plain[i]``: column ``i`` is known to need no escape (else it is checked here). A column
+    Built with Arrow's string kernels, in one join of the columns' pieces (see below), so the
+    30-odd MB of a large file's JSON are written once. ``plain[i]``: column ``i`` is known to need no escape (else it is checked here). A column
     may come as a list or as its :func:`text_array`.
     (``binary_join_element_wise(..., null_handling="skip")`` would be the natural call, but
     pyarrow 26 drops the rows whose cells are all null from its result.)"""
@@ -224,22 +241,35 @@ def rows_json(keys: list[str], columns: list[list[str | None] | pa.Array], n: in
     if any(a is None for a in arrays):
         return _rows_json_python(keys, [a.to_pylist() if isinstance(a, pa.Array) else c
                                         for a, c in zip(arrays, columns)], n)
-    frags = []
+    # One join of, per column in key order: ', "key": "' + text + '"' (its pieces given as they
+    # are where the column has no blank cell, else as a fragment that is "" for a blank one).
+    # The first column's fragment has no ", " in front when it has no blank cell (the usual
+    # case); else the ", " in front of each row is trimmed.
+    args: list = []
+    lead = None  # whether rows start with ", "
     for i, (key, texts) in enumerate(zip(keys, arrays)):
-        prefix = encode_basestring(key) + ": "
+        if texts.null_count == len(texts):
+            continue  # a column of blanks adds nothing
+        if lead is None:
+            lead = texts.null_count > 0
+        sep = ", " if args or lead else ""
         if (plain and plain[i]) or _plain(texts):
-            frag = pc.binary_join_element_wise(prefix + '"', texts, '", ', "")
+            parts = [f'{sep}{encode_basestring(key)}: "', texts, '"']
         else:  # escaped by json's own encoder, cell by cell
             quoted = pa.array([encode_basestring(t) if t is not None else None for t in texts.to_pylist()],
                               type=pa.string())
-            frag = pc.binary_join_element_wise(prefix, quoted, ", ", "")
-        frags.append(pc.fill_null(frag, ""))
-    if not frags:
+            parts = [f"{sep}{encode_basestring(key)}: ", quoted, ""]
+        args += parts if texts.null_count == 0 else [pc.fill_null(pc.binary_join_element_wise(*parts, ""), "")]
+    if not args:
         return ["{}"] * n  # (an object array of str otherwise)
-    body = pc.utf8_rtrim(pc.binary_join_element_wise(*frags, ""), characters=", ")  # a fragment ends with '"'
+    if lead:
+        rows = pc.binary_join_element_wise("{", pc.utf8_ltrim(pc.binary_join_element_wise(*args, ""), characters=", "),
+                                           "}", "")  # a fragment starts ', "'
+    else:
+        rows = pc.binary_join_element_wise("{", *args, "}", "")
     # Handed to pandas as it is (its "str" dtype is Arrow-backed): making 100,000 Python
     # strings of it would cost more than building it.
-    return pd.array(pc.binary_join_element_wise("{", body, "}", ""), dtype="str")
+    return pd.array(rows, dtype="str")
 
 
 def _rows_json_python(keys: list[str], columns: list[list[str | None]], n: int) -> list[str]:

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from ocop.config import Limits
 from ocop.ingest import legacy, values
-from ocop.ingest.columns import column_texts, rows_json, text_array, unify_tones
+from ocop.ingest.columns import column_texts, rows_json, spread, text_array, unify_tones
 from ocop.ingest.header import HeaderMatch, find_header, is_total_row
 from ocop.ingest.readers import FileRejected, column_letter, read_file
 from ocop.reference.groups import resolve_group
@@ -282,6 +282,8 @@ def _per_value(column: Sequence, fn, blank: object = None) -> list:
     """``fn`` of every cell, computed once per distinct value; a None cell gives ``blank``."""
     if column.count(None) == len(column):  # a column the file does not have (C-level check)
         return [blank] * len(column)
+    if (codes := getattr(column, "codes", None)) is not None:  # few distinct texts (ocop.ingest.columns.Texts)
+        return spread([fn(t) if t is not None else blank for t in column.table], codes)
     done = {v: fn(v) for v in set(column) if v is not None}
     done[None] = blank
     return list(map(done.__getitem__, column))
