@@ -51,32 +51,30 @@ class Texts(list):
     codes: np.ndarray | None = None
 
 
-_SPACES = ("  ", " " + SEP, SEP + " ")  # a run of spaces, a cell ending or starting with one
+_SEP_CODE = ord(SEP)
 
 
 def _spaced_cells(joined: str) -> list[tuple[int, int, int]]:
     """The cells of a joined column (printable: no white space but ``" "``) that hold a run of
-    spaces or start or end with a space, as (offset, start, end) of their text in ``joined``;
-    found by C-level searches, each search's position turned into a cell offset by counting
-    separators up to it."""
-    hits = set()
-    for pattern in _SPACES:
-        at = joined.find(pattern)
-        while at >= 0:
-            hits.add(at + 1 if pattern[0] == SEP else at)  # the position of a space
-            at = joined.find(pattern, at + 1)
-    if joined.startswith(" "):
-        hits.add(0)
-    if joined.endswith(" "):
-        hits.add(len(joined) - 1)
-    cells, cell, counted = [], 0, 0
-    for at in sorted(hits):
-        cell += joined.count(SEP, counted, at)
-        counted = at
-        if not cells or cells[-1][0] != cell:
-            end = joined.find(SEP, at)
-            cells.append((cell, joined.rfind(SEP, 0, at) + 1, end if end >= 0 else len(joined)))
-    return cells
+    spaces or start or end with a space, as (offset, start, end) of their text in ``joined``.
+    Found on the string's code points with numpy (a few vector operations instead of a
+    Python step per cell): a space is one to take out when a space, a separator or the
+    string's start or end is next to it."""
+    if " " not in joined:
+        return []
+    code = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)  # code point i = joined[i]
+    space = code == 32
+    edge = space | (code == _SEP_CODE)
+    bad = space.copy()
+    bad[1:-1] &= edge[:-2] | edge[2:]  # (the first and last character: at the string's edge)
+    at = np.flatnonzero(bad)
+    if not len(at):
+        return []
+    seps = np.flatnonzero(code == _SEP_CODE)
+    cells = np.unique(np.searchsorted(seps, at))  # separators before a position = its cell
+    starts = np.concatenate(([0], seps + 1))[cells]
+    ends = np.concatenate((seps, [len(code)]))[cells]
+    return list(zip(cells.tolist(), starts.tolist(), ends.tolist()))
 
 
 def _patched(texts: Texts, joined: str, cell_text: Callable[[object], str | None]) -> str:
