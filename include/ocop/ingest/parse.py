@@ -12,6 +12,7 @@ import datetime as dt
 import gc
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -471,22 +472,27 @@ def _parse_file(path: Path, *, province_code: str, file_name: str, sha256: str, 
                                   for a, b in zip(columns["address"], column(c, texts))]
 
     n = len(picked)
-    encoding, failed = _convert_legacy(columns, match.legacy_header, n)
-    converted = any(encoding)
-    for f in _NAME_FIELDS:  # one spelling of tone marks (hoà/hòa), after legacy conversion
-        c = match.fields.get(f)
-        same = not converted and c is not None and columns[f] is texts[c]  # as in arrays[c]
-        columns[f] = unify_tones(columns[f], arrays.get(c) if same else None)
-    data = {
-        "row_id": np.arange(n, dtype=np.int64),
-        "sheet": [match.sheet.name] * n,
-        "excel_row": np.asarray(picked, dtype=np.int64) + (first + 1),
-        **{f: columns[f] for f in RAW_FIELDS},
-        "raw_json": _raw_json(match.labels, [arrays.get(c, t) for c, t in enumerate(texts)], n, plain),
-        "legacy_encoding": encoding,
-        "legacy_failed": np.array(failed, dtype=bool),
-        **_parse_values(columns, raw_objects),
-    }
+    # The raw-record JSON is built by Arrow kernels, which release the GIL: on a second core,
+    # while the values are parsed here. (It reads the text columns, which nothing changes.)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rawjson") as pool:
+        raw_json = pool.submit(_raw_json, match.labels, [arrays.get(c, t) for c, t in enumerate(texts)], n, plain)
+        encoding, failed = _convert_legacy(columns, match.legacy_header, n)
+        converted = any(encoding)
+        for f in _NAME_FIELDS:  # one spelling of tone marks (hoà/hòa), after legacy conversion
+            c = match.fields.get(f)
+            same = not converted and c is not None and columns[f] is texts[c]  # as in arrays[c]
+            columns[f] = unify_tones(columns[f], arrays.get(c) if same else None)
+        parsed = _parse_values(columns, raw_objects)
+        data = {
+            "row_id": np.arange(n, dtype=np.int64),
+            "sheet": [match.sheet.name] * n,
+            "excel_row": np.asarray(picked, dtype=np.int64) + (first + 1),
+            **{f: columns[f] for f in RAW_FIELDS},
+            "raw_json": raw_json.result(),
+            "legacy_encoding": encoding,
+            "legacy_failed": np.array(failed, dtype=bool),
+            **parsed,
+        }
     frame = pd.DataFrame({k: _frame_column(v) for k, v in data.items()}, copy=False)
 
     used = set(match.fields.values())
