@@ -12,7 +12,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocop.ingest.columns import SEP, column_texts, rows_json, text_array, unify_tones
+from ocop.ingest.columns import _COMMON, SEP, column_texts, rows_json, text_array, unify_tones
 from ocop.ingest.parse import cell_text
 from ocop.text import nfc
 
@@ -46,6 +46,13 @@ column = st.one_of(
 def test_column_texts_equal_cell_text_of_each_cell(cells):
     assert column_texts(cells, cell_text) == [cell_text(v) for v in cells]
     assert column_texts(tuple(cells), cell_text) == [cell_text(v) for v in cells]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from([chr(c) for c in range(len(_COMMON)) if _COMMON[c]]), max_size=40))
+def test_text_of_common_characters_needs_no_check(text):
+    # column_texts skips the NFC and printable checks for a column of these characters only.
+    assert unicodedata.is_normalized("NFC", text) and text.isprintable()
 
 
 @settings(max_examples=400, deadline=None)

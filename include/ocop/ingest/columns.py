@@ -52,17 +52,37 @@ class Texts(list):
 
 
 _SEP_CODE = ord(SEP)
+# Code points whose text needs no check: printable, NFC on their own and never composed with
+# what is next to them (no combining mark, no character NFC may compose: none of those lies in
+# these ranges). Basic Latin, Latin-1, Latin Extended-A/B, Vietnamese (Latin Extended
+# Additional), general punctuation (dashes, quotes, ...) and the separator.
+_COMMON_RANGES = ((0x20, 0x7E), (0xA1, 0x24F), (0x1E00, 0x1EFF), (0x2010, 0x2027), (_SEP_CODE, _SEP_CODE))
 
 
-def _spaced_cells(joined: str) -> list[tuple[int, int, int]]:
+def _common_table() -> np.ndarray:
+    """A flag per code point: in _COMMON_RANGES, printable and NFC on its own."""
+    table = np.zeros(0x110000, dtype=bool)
+    for lo, hi in _COMMON_RANGES:
+        for c in range(lo, hi + 1):
+            ch = chr(c)
+            table[c] = ch.isprintable() and unicodedata.is_normalized("NFC", ch) and not unicodedata.combining(ch)
+    return table
+
+
+_COMMON = _common_table()
+
+
+def _code_points(joined: str) -> np.ndarray:
+    """``joined``'s code points (element i is ``ord(joined[i])``)."""
+    return np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _spaced_cells(code: np.ndarray, bounds: np.ndarray) -> list[tuple[int, int, int]]:
     """The cells of a joined column (printable: no white space but ``" "``) that hold a run of
-    spaces or start or end with a space, as (offset, start, end) of their text in ``joined``.
-    Found on the string's code points with numpy (a few vector operations instead of a
-    Python step per cell): a space is one to take out when a space, a separator or the
-    string's start or end is next to it."""
-    if " " not in joined:
-        return []
-    code = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)  # code point i = joined[i]
+    spaces or start or end with a space, as (offset, start, end) of their text. ``code``: the
+    joined string's code points; ``bounds``: -1, the separators' positions, its length.
+    A few vector operations instead of a Python step per cell: a space is one to take out
+    when a space, a separator or the string's start or end is next to it."""
     space = code == 32
     edge = space | (code == _SEP_CODE)
     bad = space.copy()
@@ -70,18 +90,16 @@ def _spaced_cells(joined: str) -> list[tuple[int, int, int]]:
     at = np.flatnonzero(bad)
     if not len(at):
         return []
-    seps = np.flatnonzero(code == _SEP_CODE)
-    cells = np.unique(np.searchsorted(seps, at))  # separators before a position = its cell
-    starts = np.concatenate(([0], seps + 1))[cells]
-    ends = np.concatenate((seps, [len(code)]))[cells]
-    return list(zip(cells.tolist(), starts.tolist(), ends.tolist()))
+    cells = np.unique(np.searchsorted(bounds, at) - 1)  # the bounds before a position: its cell
+    return list(zip(cells.tolist(), (bounds[cells] + 1).tolist(), bounds[cells + 1].tolist()))
 
 
-def _patched(texts: Texts, joined: str, cell_text: Callable[[object], str | None]) -> str:
+def _patched(texts: Texts, joined: str, spaced: list[tuple[int, int, int]],
+             cell_text: Callable[[object], str | None]) -> str:
     """Replace in ``texts`` the cells with spaces to take out (:func:`_spaced_cells`) by their
     text; returns ``joined`` with the same replacements."""
     pieces, last = [], 0
-    for i, start, end in _spaced_cells(joined):
+    for i, start, end in spaced:
         t = texts[i] = cell_text(joined[start:end])
         pieces += (joined[last:start], t or "")
         last = end
@@ -152,15 +170,22 @@ def column_texts(cells: Sequence[object], cell_text: Callable[[object], str | No
 
         strs = [v if type(v) is str else other(v) for v in cells]
         joined = SEP.join(strs)
-    if joined.count(SEP) != len(strs) - 1:  # a cell holds SEP: no fast path
+    code = _code_points(joined)
+    seps = np.flatnonzero(code == _SEP_CODE)
+    if len(seps) != len(strs) - 1:  # a cell holds SEP: no fast path
         return [cell_text(v) for v in cells]
-    normal = joined.isascii() or unicodedata.is_normalized("NFC", joined)
-    printable = joined.isprintable()
+    if _COMMON[code].all():  # one table look-up per character instead of the two checks below
+        normal = printable = True
+    else:
+        normal = joined.isascii() or unicodedata.is_normalized("NFC", joined)
+        printable = joined.isprintable()
     if normal and printable:  # the common case: every text is the cell's own string, ...
-        blanks = SEP + SEP in joined or joined.startswith(SEP) or joined.endswith(SEP) or not joined
+        bounds = np.concatenate(([-1], seps, [len(code)]))  # cell i: bounds[i] + 1 to bounds[i + 1]
+        blanks = bool((np.diff(bounds) == 1).any())
         texts = Texts([v or None for v in strs] if blanks else strs)
         texts.plain = '"' not in joined and "\\" not in joined  # printable: no control character
-        texts.joined = _patched(texts, joined, cell_text)  # ... but for the few with spaces to take out
+        # ... but for the few with spaces to take out
+        texts.joined = _patched(texts, joined, _spaced_cells(code, bounds), cell_text)
         return texts
     if not normal:
         # Cell by cell: each cell's quick check passes but for the few decomposed (NFD) ones.
