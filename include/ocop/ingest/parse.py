@@ -279,9 +279,15 @@ def _convert_legacy(cols: dict[str, list], sheet_encoding: str | None, n: int) -
     return encoding, failed
 
 
+def _all_none(column: Sequence) -> bool:
+    """Every cell is None (``list.count`` is quick on Nones, not on other values: so only when
+    the first cell is one)."""
+    return not column or (column[0] is None and column.count(None) == len(column))
+
+
 def _per_value(column: Sequence, fn, blank: object = None) -> list:
     """``fn`` of every cell, computed once per distinct value; a None cell gives ``blank``."""
-    if column.count(None) == len(column):  # a column the file does not have (C-level check)
+    if _all_none(column):  # a column the file does not have
         return [blank] * len(column)
     if (codes := getattr(column, "codes", None)) is not None:  # few distinct texts (ocop.ingest.columns.Texts)
         return spread([fn(t) if t is not None else blank for t in column.table], codes)
@@ -292,7 +298,7 @@ def _per_value(column: Sequence, fn, blank: object = None) -> list:
 
 def _nones(column: list) -> list[int]:
     """The offsets of the None cells of ``column`` (C-level searches: registers have few)."""
-    if column.count(None) == len(column):
+    if _all_none(column):
         return list(range(len(column)))
     found, i = [], -1
     try:
@@ -365,7 +371,7 @@ def _parse_values(col: dict[str, list], raw_objects: dict[str, list[object]]) ->
     parsed = _filled(parsed, lambda i: decisions[i][1] if decisions[i] else None)
     expiry = defaults = _per_value(parsed, values.default_expiry)
     expiry_raw = raw_objects["expiry_raw"]
-    if expiry_raw.count(None) + expiry_raw.count("") < len(expiry_raw):  # an expiry column
+    if not _all_none(expiry_raw) and any(v is not None and v != "" for v in expiry_raw):  # an expiry column
         expiry = [values.parse_expiry(v, d) if v not in (None, "") else None for v, d in zip(expiry_raw, parsed)]
         expiry = _filled(expiry, defaults.__getitem__)
     levels = _per_value(col["issuing_level_raw"], values.parse_issuing_level)
