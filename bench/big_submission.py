@@ -76,10 +76,11 @@ def _paused(fn, *args):
         return fn(*args)
 
 
-def _seconds(fn) -> float:
-    t = time.perf_counter()
+def _seconds(fn) -> tuple[float, float]:
+    """Wall and CPU seconds of ``fn()`` (CPU: of every thread of this process)."""
+    t, cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - cpu
 
 
 def side_by_side(bare, parse, repeat: int) -> dict[str, tuple[float, float]]:
@@ -88,9 +89,12 @@ def side_by_side(bare, parse, repeat: int) -> dict[str, tuple[float, float]]:
     from one run to the next, so single pairs mean little; noise only ever adds time, so the
     fastest runs are the steadiest estimate (as ``timeit`` takes the minimum) and the medians
     are shown beside them."""
-    pairs = [(_seconds(bare), _seconds(parse)) for _ in range(repeat)]
+    runs = [(_seconds(bare), _seconds(parse)) for _ in range(repeat)]
+    pairs = [(b[0], p[0]) for b, p in runs]
+    cpu = [(b[1], p[1]) for b, p in runs]
     return {"median": (statistics.median(b for b, _ in pairs), statistics.median(p for _, p in pairs)),
-            "fastest": (min(b for b, _ in pairs), min(p for _, p in pairs))}
+            "fastest": (min(b for b, _ in pairs), min(p for _, p in pairs)),
+            "median CPU": (statistics.median(b for b, _ in cpu), statistics.median(p for _, p in cpu))}
 
 
 def _report(label: str, runs: dict[str, tuple[float, float]]) -> str:
@@ -118,6 +122,9 @@ def main() -> None:
     path = workbook(args.rows, repeat=args.repeated_rows)
     runs = side_by_side(lambda: bare_read(path), lambda: parse_once(path), args.repeat)
     print(_report(f"{args.rows:,} rows ({path.name}), {args.repeat} runs each (target: ratio >= 0.6)", runs))
+    # The target is on wall time. parse_file also works on a second core (the archive check
+    # during the read, the raw-record JSON's Arrow kernels): its CPU time, all threads counted,
+    # is shown as "median CPU" for comparison.
     # parse_file pauses the cyclic GC while it works (ocop.ingest.parse.cyclic_gc_paused); for
     # transparency, the same comparison against a bare read that pauses it too:
     runs = side_by_side(lambda: _paused(bare_read, path), lambda: parse_once(path), args.repeat)
