@@ -1,13 +1,18 @@
 """Column-at-a-time cell work for large sheets: the texts of a column and the raw-record JSON.
 
 A 100,000-row register has over a million cells; a Python call per cell costs more than reading
-the file. So the texts of one column are joined into one string and checked by a few C-level string
-operations; when they find nothing to change (the common case), the cells' own strings are the
-texts, else the joined string is normalised and split again. Every function here gives exactly what the
-per-cell definition gives (:func:`ocop.ingest.parse.cell_text`, ``json.dumps`` of each row);
-``tests/test_ingest_columns.py`` checks that on random cells. A column the fast path cannot
+the file. So the texts of one column are joined into one string and checked as a whole: one
+table look-up per code point (numpy) tells that every character is printable and NFC (else
+``unicodedata`` decides), and a few vector operations find the cells with stray spaces and the
+blank ones. When nothing needs changing (the common case) the cells' own strings are the texts
+and only the few spaced cells are replaced; else the joined string is normalised and split again.
+A column of few distinct values (ratings, groups, levels) is factorised and done once per value;
+its codes let later steps parse each distinct text once too. Every function here gives exactly
+what the per-cell definition gives (:func:`ocop.ingest.parse.cell_text`, ``json.dumps`` of each
+row); ``tests/test_ingest_columns.py`` checks that on random cells. A column the fast path cannot
 handle exactly (line breaks, tabs, non-breaking spaces, control characters) is done cell by
-cell. The raw-record JSON is assembled by Arrow's string kernels.
+cell. Arrow arrays are split from the joined texts, and the raw-record JSON is assembled from
+them by Arrow's string kernels.
 """
 
 from __future__ import annotations
