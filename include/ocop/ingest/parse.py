@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice, zip_longest
+from itertools import chain, islice, zip_longest
 from pathlib import Path
 
 import numpy as np
@@ -260,10 +260,11 @@ def _convert_legacy(cols: dict[str, list], sheet_encoding: str | None, n: int) -
     if sheet_encoding:
         results = {t: legacy.convert_as(t, sheet_encoding) for t in _distinct(texts)}
     else:
-        sample = list(islice(_distinct(texts), _LEGACY_SAMPLE + 1))
+        distinct = _distinct(texts)
+        sample = list(islice(distinct, _LEGACY_SAMPLE + 1))
         if len(sample) > _LEGACY_SAMPLE and not any(legacy.detect(t) for t in sample[:_LEGACY_SAMPLE]):
             return encoding, failed
-        results = {t: legacy.convert(t) for t in _distinct(texts)}
+        results = {t: legacy.convert(t) for t in chain(sample, distinct)}  # the walk goes on where the sample stopped
     suspicious = {t: r for t, r in results.items() if r.encoding or not r.ok}
     if not suspicious:
         return encoding, failed
