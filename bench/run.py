@@ -543,8 +543,7 @@ def big_workbook(rows: int = 100_000, repeat: int = 7) -> dict:
     """Issue 3's figure: ``parse_file`` of one workbook of ``rows`` rows against a bare
     python_calamine read of it, interleaved (``bench/big_submission.py``; the workbook is built
     once and cached)."""
-    sys.path.insert(0, str(BENCH))
-    import big_submission as big
+    import big_submission as big  # (bench/ is on the path: this script's folder)
 
     path = big.workbook(rows)
     runs = big.side_by_side(lambda: big.bare_read(path), lambda: big.parse_once(path), repeat)

@@ -140,9 +140,9 @@ def column_texts(cells: Sequence[object], cell_text: Callable[[object], str | No
     blank -> None; ``cell_text`` gives the text of a number, date, boolean... cell.
 
     Each pass over a column's million-odd objects costs (they are scattered in memory), so the
-    common cases take as few as possible: a column of few distinct values is done once per value
-    (one pass to find them, one to spread the texts back); a column of texts is joined (one
-    pass) and checked on the joined string."""
+    common cases take as few as possible: a column of few distinct values is factorised (one
+    hashing pass) and done once per value, its texts spread back by the codes; a column of texts
+    is joined (one pass) and checked on the joined string."""
     if (distinct := _few_distinct(cells)) is not None:
         codes, keys = distinct
         done = column_texts(keys, cell_text)
@@ -261,8 +261,9 @@ def rows_json(keys: list[str], columns: list[list[str | None] | pa.Array], n: in
     the given order: the same text as ``json.dumps({...}, ensure_ascii=False)``.
 
     Built with Arrow's string kernels, in one join of the columns' pieces (see below), so the
-    30-odd MB of a large file's JSON are written once. ``plain[i]``: column ``i`` is known to need no escape (else it is checked here). A column
-    may come as a list or as its :func:`text_array`.
+    30-odd MB of a large file's JSON are written once. ``plain[i]``: column ``i`` is known to
+    need no escape (else it is checked here). A column may come as a list or as its
+    :func:`text_array`.
     (``binary_join_element_wise(..., null_handling="skip")`` would be the natural call, but
     pyarrow 26 drops the rows whose cells are all null from its result.)"""
     arrays = [col if isinstance(col, pa.Array) else text_array(col) for col in columns]
