@@ -68,3 +68,39 @@ def test_cli_run_counts_and_links_equal_truth(tmp_path, small_national, warehous
     assert counts_from_csv(ocop("counts", "--warehouse", warehouse, "--as-of", day, "--format", "csv", env_home=home)) == truth["counts"][day]
     js = json.loads(ocop("counts", "--warehouse", warehouse, "--as-of", day, "--format", "json", env_home=home))
     assert js
+
+
+def test_past_counts_frozen_when_later_snapshots_arrive(tmp_path, small_national, warehouse):
+    """The counts as of the first snapshot date, taken when only the files of that date are
+    loaded, stay the same once every later file is loaded (outputs.md §3: a later decision
+    elsewhere moves a product from that snapshot's date on, never before), and equal the truth."""
+    import shutil
+    from pathlib import Path
+
+    inbox, truth = small_national
+    first_day = truth["snapshot_dates"][0]
+    staged = tmp_path / "inbox"
+    later = [f for f in truth["files"] if f["snapshot_date"] > first_day]
+    assert later and len(later) < len(truth["files"])
+    for f in truth["files"]:
+        if f["snapshot_date"] <= first_day:
+            (staged / Path(f["path"]).parent).mkdir(parents=True, exist_ok=True)
+            shutil.copy(inbox / f["path"], staged / f["path"])
+    home = tmp_path / "home"
+    days = [first_day, "2025-09-30"]
+
+    def counts_now() -> dict:
+        return {d: counts_from_csv(ocop("counts", "--warehouse", warehouse, "--as-of", d, "--format", "csv",
+                                        env_home=home)) for d in days}
+
+    ocop("run", "--inbox", str(staged), "--warehouse", warehouse, env_home=home)
+    before = counts_now()
+    assert before[first_day] == truth["counts"][first_day]
+    for f in later:
+        (staged / Path(f["path"]).parent).mkdir(parents=True, exist_ok=True)
+        shutil.copy(inbox / f["path"], staged / f["path"])
+    out = ocop("run", "--inbox", str(staged), "--warehouse", warehouse, env_home=home)
+    assert f"{len(later)} new submission(s)" in out
+    assert counts_now()[first_day] == before[first_day]
+    # 2025-09-30 lies between the snapshots: only the first snapshots are in force on it.
+    assert counts_now()["2025-09-30"] == before["2025-09-30"]

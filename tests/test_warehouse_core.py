@@ -2,9 +2,10 @@
 
 The scenario: Hà Nội (01) and TP. Hồ Chí Minh (79) each send two snapshots.
 
-01 S1 2025-03-31: A 3★, B 4★, C 3★ (expires 2025-06-15), E 3★, H 3★ (also in 79, older decision)
+01 S1 2025-03-31: A 3★, B 4★, C 3★ (expires 2025-06-15), E 3★, H 3★ (also in 79 from 2025-04-30)
 01 S2 2025-06-30: A re-rated 4★, C (status expired), D new 3★, E revoked; B is absent
-79 S1 2025-04-30: F 5★, G 3★, H 3★ (decision 2024-09-09: the most recent, so H belongs to 79)
+79 S1 2025-04-30: F 5★, G 3★, H 3★ (decision 2024-09-09: the most recent, so H is counted in 79
+                  from 2025-04-30 on, and in 01 before: 79's snapshot did not exist yet)
 79 S2 2025-07-31: F, H; G's row is rejected (rating unreadable) so G stays as it was
 """
 
@@ -131,6 +132,11 @@ def history(engine) -> pd.DataFrame:
         ["owner", "product_name", "version_no"], ignore_index=True)
 
 
+def cells(df: pd.DataFrame) -> list[list]:
+    """Rows as lists of text, NULL as None (dates read back as date objects or text)."""
+    return [[None if pd.isna(v) else str(v) for v in r] for r in df.itertuples(index=False)]
+
+
 def province_line(counts, code):
     return counts.by_province_class.set_index("province_code").loc[code]
 
@@ -161,7 +167,7 @@ def test_migrations_up_down_up(url):
 
 EXPECTED = {  # as_of: {province: (stars_3, stars_4, potential_5, stars_5, total)}
     "2025-03-30": {"01": (0, 0, 0, 0, 0), "79": (0, 0, 0, 0, 0)},
-    "2025-03-31": {"01": (3, 1, 0, 0, 4), "79": (0, 0, 0, 0, 0)},
+    "2025-03-31": {"01": (4, 1, 0, 0, 5), "79": (0, 0, 0, 0, 0)},   # H in 01 until 79 lists it
     "2025-05-15": {"01": (3, 1, 0, 0, 4), "79": (2, 0, 0, 1, 3)},
     "2025-06-15": {"01": (2, 1, 0, 0, 3), "79": (2, 0, 0, 1, 3)},   # C expired on 2025-06-15
     "2025-06-29": {"01": (2, 1, 0, 0, 3), "79": (2, 0, 0, 1, 3)},
@@ -191,11 +197,14 @@ def test_consolidate_history_and_counts(engine):
     assert str(hist.loc[(*B, 1), "valid_to"]) == "2025-06-30"
     assert pd.isna(hist.loc[(*G, 1), "valid_to"]) and bool(hist.loc[(*G, 1), "is_current"])
     assert list(hist.loc[A]["rating_class"]) == ["3", "4"]
-    # H is one product, in 79 (most recent decision), listed as a conflict.
-    assert set(hist.loc[H]["province_code"]) == {"79"}
+    # H is one product: in 01 from 01's first snapshot, in 79 (most recent decision) from the
+    # day 79 lists it; the conflict is that period, with its choice.
+    h = hist.loc[H]
+    assert cells(h[["province_code", "valid_from", "valid_to"]]) == [
+        ["01", "2025-03-31", "2025-04-30"], ["79", "2025-04-30", None]]
     conflicts = table(engine, schema.province_conflict)
-    assert conflicts[["provinces", "chosen_province", "decision_dates"]].values.tolist() == [
-        ["01,79", "79", "01:2024-03-01,79:2024-09-09"]]
+    assert cells(conflicts[["valid_from", "valid_to", "provinces", "chosen_province", "decision_dates"]]) == [
+        ["2025-04-30", None, "01,79", "79", "01:2024-03-01,79:2024-09-09"]]
 
 
 def test_idempotent_reload_changes_nothing(engine):

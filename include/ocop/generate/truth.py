@@ -8,8 +8,9 @@
 - ``clusters``: the true product of every loaded (accepted or warned) record, one list of
   ``<code>/<file>#<excel_row>`` per product, singletons included;
 - ``counts``: the official counts of outputs.md §5 on 2025-06-30, 2025-12-31 and 2026-06-30,
-  per 2025 province and rating class; a product listed by two provinces counts once, in the
-  province of its most recent decision.
+  per 2025 province and rating class; a product listed by two provinces counts once on a date,
+  in the province whose snapshot in force that day holds its most recent decision (then the
+  later snapshot, then the lower province code), as outputs.md §3 says.
 """
 
 from __future__ import annotations
@@ -57,10 +58,12 @@ def _counts(records: pd.DataFrame, on: dt.date) -> dict[str, dict[str, int]]:
     d = pd.Timestamp(on)
     loaded = records[~records.rejected & (records.snapshot <= d)]
     latest = loaded.groupby("province").snapshot.transform("max")
-    valid = loaded[(loaded.snapshot == latest) & (loaded.status != "revoked")
-                   & (loaded.decision_date <= d) & (expiry(loaded.decision_date) > d)]
-    once = valid.sort_values(["decision_date", "province"]).drop_duplicates("pid", keep="last")
-    table = once.groupby(["province", "rating"]).size()
+    in_force = loaded[loaded.snapshot == latest]
+    # One listing per product on the day: where it was decided last (then later snapshot, lower code).
+    once = (in_force.sort_values(["decision_date", "snapshot", "province"], ascending=[False, False, True])
+            .drop_duplicates("pid"))
+    valid = once[(once.status != "revoked") & (once.decision_date <= d) & (expiry(once.decision_date) > d)]
+    table = valid.groupby(["province", "rating"]).size()
     return {code: {cls: int(table.get((code, cls), 0)) for cls in RATING_CLASSES} for code in PROVINCES}
 
 

@@ -12,11 +12,16 @@ Run inside :func:`ocop.warehouse.load.consolidate`'s transaction, after new subm
    a snapshot through its linked rows, or through a *rejected* row that matches, by exact
    owner + product key, a product present in the province's previous snapshot (the product
    stays, with its previous facts);
-3. one province per product: a product present in several provinces keeps the province of its
-   most recent decision date; the others are listed in ``province_conflict``;
-4. versions: consecutive presences with identical facts form one version, from the first
-   snapshot's date to the date of the snapshot where the product is absent or changed
-   (``valid_to`` NULL while open).
+3. spans: each presence is in force from its snapshot's date to the date of its province's
+   next accepted snapshot (:func:`presence_spans`);
+4. one province per product and day: where several provinces' snapshots in force on a day list
+   the product, it stands in the one with the most recent decision (then the later snapshot,
+   then the lower code) for that day; the periods and their choices are listed in
+   ``province_conflict`` (:func:`resolve_provinces`). The province of a product is a dated
+   fact: a later snapshot elsewhere moves the product from that snapshot's date on, never
+   before, so no later load changes the count of an earlier day;
+5. versions: contiguous spans with identical facts (province included) form one version, from
+   the first span's start to the last one's end (``valid_to`` NULL while open).
 
 All of it is pandas on the whole set, then bulk writes: an older snapshot arriving late gives
 exactly the in-order history. The records of the submissions the same transaction has just
@@ -30,11 +35,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ocop.text import fold
+from ocop.dedupe.normalize import owner_key, product_key
 from ocop.warehouse import schema as s
 from ocop.warehouse.bulk import insert_frame, read_frame
 
@@ -190,14 +196,14 @@ def rebuild_products(conn: Connection, run_id: str, assign: Callable, loaded: Lo
     new_products = _write_identities(conn, links, previous, result.merges, run_id, fresh)
     clock.lap("links")
     presence = carry_forward(linked_presence(kept, links, snaps), rejected, snaps)
-    presence, conflicts = resolve_provinces(presence)
-    versions = build_versions(presence, snaps)
+    spans, conflicts = resolve_provinces(presence_spans(presence, snaps))
+    versions = build_versions(spans)
     clock.lap("history")
     _write_versions(conn, versions, conflicts, run_id)
     clock.lap("versions")
     stats = RebuildStats(products=int(links["product_id"].nunique()), new_products=new_products,
                          versions=len(versions), current=int(versions["is_current"].sum()),
-                         conflicts=len(conflicts))
+                         conflicts=int(conflicts["product_id"].nunique()))
     return stats, result.review
 
 
@@ -240,10 +246,6 @@ def linked_presence(kept: pd.DataFrame, links: pd.DataFrame, snaps: pd.DataFrame
 
 def _identity_keys(df: pd.DataFrame) -> pd.Series:
     """Exact owner + product key used to match a rejected row to a product."""
-    try:
-        from ocop.dedupe.normalize import owner_key, product_key
-    except ImportError:  # dedupe's normaliser not written yet: the plain fold key
-        owner_key = product_key = fold
     return df["owner"].map(owner_key) + "\x1f" + df["product_name"].map(product_key)
 
 
@@ -275,24 +277,74 @@ def carry_forward(presence: pd.DataFrame, rejected: pd.DataFrame, snaps: pd.Data
     return pd.concat([presence, *carried], ignore_index=True)
 
 
-def resolve_provinces(presence: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Keep one province per product (most recent decision); list products seen in several."""
-    provinces = presence.groupby("product_id")["province_code"].nunique()
-    multi = presence[presence["product_id"].isin(provinces[provinces > 1].index)]
-    if multi.empty:
-        return presence, pd.DataFrame(columns=["product_id", "provinces", "chosen_province", "decision_dates"])
-    chosen = (multi.sort_values(["decision_date", "snapshot_date", "province_code"],
-                                ascending=[False, False, True])
-              .drop_duplicates("product_id")[["product_id", "province_code"]]
-              .rename(columns={"province_code": "chosen_province"}))
-    latest = multi.groupby(["product_id", "province_code"], as_index=False)["decision_date"].max()
-    latest["pair"] = latest["province_code"] + ":" + latest["decision_date"]
-    conflicts = (latest.groupby("product_id")
-                 .agg(provinces=("province_code", ",".join), decision_dates=("pair", ",".join))
-                 .reset_index().merge(chosen, on="product_id"))
-    p = presence.merge(chosen, on="product_id", how="left")
-    p = p[p["chosen_province"].isna() | p["chosen_province"].eq(p["province_code"])]
-    return p.drop(columns="chosen_province").reset_index(drop=True), conflicts
+def presence_spans(presence: pd.DataFrame, snaps: pd.DataFrame) -> pd.DataFrame:
+    """Each presence with the period its snapshot is in force for: ``valid_from`` its snapshot's
+    date, ``valid_to`` the date of its province's next accepted snapshot (None while it is the
+    latest). A snapshot replaced on its own date (two files of one date) is in force for no day
+    and is dropped."""
+    # By (province, seq): a row carried forward keeps the record (and submission) it came from.
+    nxt = snaps[["province_code", "seq", "next_date"]].rename(columns={"next_date": "valid_to"})
+    spans = presence.merge(nxt, on=["province_code", "seq"]).assign(valid_from=lambda d: d["snapshot_date"])
+    spans["valid_to"] = spans["valid_to"].astype(object).where(spans["valid_to"].notna(), None)
+    return spans[spans["valid_to"].isna() | spans["valid_from"].ne(spans["valid_to"])].reset_index(drop=True)
+
+
+# Which province's presence stands for a product on a day when several provinces list it:
+# the most recent decision, then the later snapshot, then the lower province code.
+CHOICE_ORDER = (["decision_date", "snapshot_date", "province_code"], [False, False, True])
+CONFLICT_COLUMNS = ["product_id", "valid_from", "valid_to", "provinces", "chosen_province", "decision_dates"]
+
+
+def resolve_provinces(spans: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One presence per product and day (outputs.md §3): a product listed by several provinces
+    stands, on each day, in the province whose snapshot in force that day holds its most recent
+    decision (:data:`CHOICE_ORDER`). Only snapshots in force on a day decide it, so a later
+    snapshot never changes an earlier day.
+
+    Returns the spans cut into the periods of each choice, and ``province_conflict`` rows: one
+    per product and period during which several provinces list it, with the choice."""
+    provinces = spans.groupby("product_id")["province_code"].nunique()
+    is_multi = spans["product_id"].isin(provinces[provinces > 1].index)
+    if not is_multi.any():
+        return spans, pd.DataFrame(columns=CONFLICT_COLUMNS)
+    chosen, conflicts = [], []
+    by, ascending = CHOICE_ORDER
+    for product_id, rows in spans[is_multi].groupby("product_id", sort=True):
+        ends = rows["valid_to"].dropna()
+        points = sorted(set(rows["valid_from"]) | set(ends))
+        for start, end in zip(points, [*points[1:], None]):
+            live = rows[(rows["valid_from"] <= start) & (rows["valid_to"].isna() | (rows["valid_to"] > start))]
+            if live.empty:
+                continue
+            best = live.sort_values(by, ascending=ascending).iloc[[0]]
+            chosen.append(best.assign(valid_from=start, valid_to=end))
+            if live["province_code"].nunique() > 1:
+                latest = (live.sort_values(by, ascending=ascending).drop_duplicates("province_code")
+                          .sort_values("province_code"))
+                conflicts.append((int(product_id), start, end, ",".join(latest["province_code"]),
+                                  best["province_code"].iloc[0],
+                                  ",".join(latest["province_code"] + ":" + latest["decision_date"])))
+    cut = pd.concat([spans[~is_multi], *chosen], ignore_index=True)
+    return cut, _merge_periods(pd.DataFrame(conflicts, columns=CONFLICT_COLUMNS))
+
+
+def _merge_periods(conflicts: pd.DataFrame) -> pd.DataFrame:
+    """Adjacent periods of one product with the same provinces and choice become one row."""
+    if conflicts.empty:
+        return conflicts
+    c = conflicts.sort_values(["product_id", "valid_from"], ignore_index=True)
+    same = ["product_id", "provinces", "chosen_province", "decision_dates"]
+    starts = ~(c[same].eq(c[same].shift()).all(axis=1) & c["valid_from"].eq(c["valid_to"].shift()))
+    merged = c[starts].copy()
+    merged["valid_to"] = _run_ends(c["valid_to"], starts)
+    return merged.reset_index(drop=True)
+
+
+def _run_ends(valid_to: pd.Series, starts: pd.Series) -> np.ndarray:
+    """The ``valid_to`` of the last row of each run (runs begin where ``starts``), None kept."""
+    first = np.flatnonzero(starts.to_numpy())
+    last = np.r_[first[1:] - 1, len(valid_to) - 1] if len(first) else first
+    return valid_to.to_numpy(dtype=object)[last]
 
 
 def _same_as_previous(values: pd.Series) -> pd.Series:
@@ -300,25 +352,19 @@ def _same_as_previous(values: pd.Series) -> pd.Series:
     return (values.eq(prev).fillna(False) | (values.isna() & prev.isna())).astype(bool)
 
 
-def build_versions(presence: pd.DataFrame, snaps: pd.DataFrame) -> pd.DataFrame:
-    """SCD2 rows: a version starts where a product appears or a fact changes, and ends on the
-    date of its province's next snapshot after the last presence of the run."""
-    p = presence.sort_values(["product_id", "seq"], ignore_index=True)
-    starts = ~_same_as_previous(p["product_id"]) | p["seq"].ne(p["seq"].shift() + 1)
+def build_versions(spans: pd.DataFrame) -> pd.DataFrame:
+    """SCD2 rows: a version starts where a product appears (after a gap) or a fact changes, its
+    province included, and ends where the last of its contiguous, unchanged spans ends."""
+    p = spans.sort_values(["product_id", "valid_from"], ignore_index=True)
+    starts = ~_same_as_previous(p["product_id"]) | ~p["valid_from"].eq(p["valid_to"].shift()).fillna(False)
     for fact in s.VERSION_FACTS:
         starts |= ~_same_as_previous(p[fact])
-    run = starts.cumsum()
     versions = p[starts].copy()
-    versions["last_seq"] = p.groupby(run)["seq"].last().to_numpy()
-    versions = versions.merge(snaps[["province_code", "seq", "next_date"]]
-                              .rename(columns={"seq": "last_seq"}), on=["province_code", "last_seq"])
-    versions = versions.rename(columns={"snapshot_date": "valid_from", "next_date": "valid_to"})
-    versions = versions[versions["valid_to"].isna() | versions["valid_from"].ne(versions["valid_to"])]
-    versions = versions.sort_values(["product_id", "valid_from"], ignore_index=True)
+    versions["valid_to"] = _run_ends(p["valid_to"], starts)
     versions["version_no"] = versions.groupby("product_id").cumcount() + 1
     versions["is_current"] = versions["valid_to"].isna()
     return versions[["product_id", "version_no", *s.VERSION_FACTS, "valid_from", "valid_to",
-                     "is_current", *KEY]]
+                     "is_current", *KEY]].reset_index(drop=True)
 
 
 def _write_versions(conn: Connection, versions: pd.DataFrame, conflicts: pd.DataFrame, run_id: str) -> None:

@@ -188,11 +188,15 @@ dedupe_override = sa.Table(
 )
 
 province_conflict = sa.Table(
+    # One row per product and period during which several provinces' snapshots in force list it
+    # (migration 0003; before it, one row per product for all time).
     "province_conflict", metadata,
     sa.Column("product_id", sa.Integer, sa.ForeignKey("product.product_id"), primary_key=True,
               autoincrement=False),
+    sa.Column("valid_from", sa.Date, primary_key=True),
+    sa.Column("valid_to", sa.Date),                          # NULL while the period is open
     sa.Column("provinces", sa.Text, nullable=False),        # "01,79"
-    sa.Column("chosen_province", _code(), nullable=False),
+    sa.Column("chosen_province", _code(), nullable=False),  # where it is counted in the period
     sa.Column("decision_dates", sa.Text, nullable=False),   # "01:2024-05-01,79:2023-02-10"
     sa.Column("detected_run", sa.String(128), nullable=False),
 )
@@ -254,7 +258,8 @@ def valid_versions(as_of: sa.ColumnElement) -> sa.Subquery:
 
     The version is the one in force from its province's latest accepted snapshot on or before
     the date, the decision is on or before it, the date is before the expiry, not revoked.
-    At most one version of a product is valid on a date, so rows are distinct products.
+    At most one version of a product is valid on a date (a product listed by several provinces
+    has one version per period, in the province chosen for it), so rows are distinct products.
     """
     pv = product_version
     return (
