@@ -53,6 +53,14 @@ def test_changes_between_snapshots(world):
 def test_cross_province_duplicates_and_hard_negatives(world):
     per_snapshot = world.listings.groupby(["snapshot", "pid"]).province.nunique()
     assert 5 <= (per_snapshot > 1).sum() // 2 <= 20
+    # Movers: listed by one province on S1 and by two on S2, the second with the newer decision.
+    counts = per_snapshot.unstack(0)
+    movers = counts.index[(counts[S1.isoformat()] == 1) & (counts[S2.isoformat()] == 2)]
+    assert len(movers) >= 2
+    s2 = world.listings[(world.listings.snapshot == S2.isoformat()) & world.listings.pid.isin(movers)]
+    home = world.products.set_index("pid").province
+    newest = s2.sort_values("decision_date").groupby("pid").province.last()
+    assert (newest != newest.index.map(home)).all()
     hard = world.products[world.products.hard_negative]
     assert len(hard) >= 40
     assert (hard.groupby("owner_id").product_name.nunique() == 2).all()

@@ -6,6 +6,7 @@
     ocop generate --out DIR [--seed N] [--scale X]
     ocop publish --period 2026-Q2 [--supersede-reason TEXT]
     ocop dedupe review | override
+    ocop rebuild                   # maintenance: recompute identities and history from the records
 
 The warehouse URL defaults to the embedded SQLite file ``$OCOP_HOME/warehouse.db``
 (``OCOP_HOME`` defaults to ``./data``); ``--warehouse postgresql://...`` uses PostgreSQL.
@@ -194,6 +195,21 @@ def dedupe_override(
     stats = record_override(pipeline.engine_for(_settings(warehouse, home)), row, run_id)
     typer.echo(f"recorded: {action} {a} {b}; products rebuilt: {stats.products} products, "
                f"{stats.current} current versions")
+
+
+@app.command()
+def rebuild(warehouse: WarehouseOpt = None, home: HomeOpt = None) -> None:
+    """Maintenance: recompute every product identity and the whole history (product_version,
+    province_conflict) from the stored source records and overrides. Run it after a change of
+    the matching rules, or after a migration that recreates derived tables (0003). Ids stay
+    stable; published counts never change."""
+    from ocop import pipeline
+    from ocop.warehouse import rebuild as wh_rebuild
+
+    run_id = "rebuild-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stats = wh_rebuild(pipeline.engine_for(_settings(warehouse, home)), run_id)
+    typer.echo(f"rebuilt: {stats.products} products, {stats.versions} versions ({stats.current} current), "
+               f"{stats.conflicts} products listed by several provinces")
 
 
 def main() -> None:  # pragma: no cover - console entry point

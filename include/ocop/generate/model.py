@@ -7,7 +7,9 @@ end of 2025 at ``scale=1``, Hà Nội about 3,400; about 1.8 products per owner)
 Two snapshots are listed: 2025-06-30 (``S1``) and 2025-12-31 (``S2``). Between them some
 products leave, some are re-rated 3 -> 4 with a new decision, some are written differently
 (noise that must not break identity), and new products appear with decisions from the second
-half of 2025. A few products are listed by two provinces at once (cross-province duplicates).
+half of 2025. A few products are listed by two provinces at once (cross-province duplicates);
+some of them only from S2 on, with a newer decision there ("movers": their province changes on
+S2's date, never before).
 
 ``World.listings`` has one row per product listed in a province's snapshot; defects and file
 layouts are added later (``ocop.generate.submissions``).
@@ -46,6 +48,7 @@ RATING_SHARE = {"3": 0.705, "4": 0.275, "potential-5": 0.014, "5": 0.006}
 DISTRICT_SHARE = 0.15     # of 3-star decisions before 1 July 2025
 HARD_NEGATIVE_OWNERS = 30   # per unit of scale
 CROSS_PROVINCE_DUPLICATES = 10  # per unit of scale
+MOVER_SHARE = 0.4         # of cross-province duplicates, listed by the second province from S2 only
 _DISTANCE_CHECK_MAX = 4_000  # owners per province up to which cores are kept >= 3 edits apart
 _MIN_CORE_DISTANCE = 3
 _PLAIN_ATTEMPTS = 3  # draws of plain names before names get a place qualifier
@@ -267,8 +270,14 @@ def _cross_province_copies(rng: np.random.Generator, s1: pd.DataFrame, world_own
     home_days = _uniform_days(rng, dt.date(2023, 7, 1), dt.date(2024, 6, 30), n)
     other_days = _uniform_days(rng, dt.date(2024, 7, 1), dt.date(2025, 6, 30), n)
     swap = rng.random(n) < 0.5  # the most recent decision is sometimes the home province's
-    pairs["home_date"] = _as_dates(np.where(swap, other_days, home_days))
-    pairs["other_date"] = _as_dates(np.where(swap, home_days, other_days))
+    # Movers: the second province lists the product only from S2, with a newer decision, so the
+    # product counts in its home province on S1 and in the second one from S2 on.
+    moves = np.zeros(n, bool)
+    moves[rng.permutation(n)[:max(1, round(MOVER_SHARE * n))]] = True
+    mover_days = _uniform_days(rng, dt.date(2025, 7, 1), S2, n)
+    pairs["moves"] = moves
+    pairs["home_date"] = _as_dates(np.where(swap & ~moves, other_days, home_days))
+    pairs["other_date"] = _as_dates(np.where(moves, mover_days, np.where(swap, home_days, other_days)))
     return pairs
 
 
@@ -326,7 +335,8 @@ def build_world(rng: np.random.Generator, scale: float) -> World:
 
     copies = []
     for snap in (s1, s2):
-        c = snap[snap.pid.isin(pairs.pid)].copy()
+        listed = pairs.pid[~pairs.moves] if snap is s1 else pairs.pid
+        c = snap[snap.pid.isin(listed)].copy()
         c["province"] = c.pid.map(pairs.set_index("pid").other)
         c["decision_date"] = c.pid.map(pairs.set_index("pid").other_date).to_numpy()
         copies.append(c)

@@ -204,13 +204,23 @@ def record_override(engine: Engine, row: dict, run_id: str, assign: Callable | N
     """Store a Ministry decision on a pair of records (a ``dedupe_override`` row, see
     ``ocop.dedupe.review.override_row``) and rebuild products with it, in one transaction.
     Overrides are applied on every later rebuild too."""
+    values = {**row, "created_at": datetime.fromisoformat(row["created_at"]).astimezone(timezone.utc).replace(tzinfo=None)}
+    return rebuild(engine, run_id, assign, first=lambda conn: conn.execute(s.dedupe_override.insert().values(**values)))
+
+
+def rebuild(engine: Engine, run_id: str, assign: Callable | None = None,
+            first: Callable[[Connection], object] | None = None) -> RebuildStats:
+    """Recompute every product identity and the whole history from the stored records, under
+    the write lock, in one transaction (``ocop rebuild``: after a change of the matching rules
+    or a schema migration that recreates derived tables). ``first(conn)`` runs before, in the
+    same transaction. Loading nothing new, it gives what the last consolidation would have."""
     assign = assign or _default_assign()
     with engine.connect() as conn:
         conn.execution_options(write_lock=True)
         with conn.begin():
             take_write_lock(conn)
-            values = {**row, "created_at": datetime.fromisoformat(row["created_at"]).astimezone(timezone.utc).replace(tzinfo=None)}
-            conn.execute(s.dedupe_override.insert().values(**values))
+            if first is not None:
+                first(conn)
             stats, _ = rebuild_products(conn, run_id, assign)
     return stats
 

@@ -6,8 +6,8 @@ province of its most recent decision, so a later snapshot elsewhere changed past
 (``ocop.warehouse.rebuild.resolve_provinces``), and ``province_conflict`` lists the choice per
 period: its key becomes ``(product_id, valid_from)``, with ``valid_to``.
 
-The table's rows are derived: upgrade recreates it empty, and the next consolidation rebuilds
-it together with ``product_version`` (every consolidation rebuilds both). Downgrade restores the
+The table's rows are derived: upgrade recreates it empty; ``ocop rebuild`` (or the next
+consolidation, which rebuilds both) recomputes it together with ``product_version``. Downgrade restores the
 0001 table, empty likewise.
 
 Revision ID: 0003
