@@ -285,9 +285,12 @@ def check(
     if unknown:
         _check_error(f"không biết tệp {unknown[0]} của tỉnh/thành nào: ghi mã tỉnh bằng --province "
                      f"(ví dụ --province 01), hoặc đặt tệp trong thư mục mang mã tỉnh (…/01/{unknown[0].name}).")
-    results = []
+    results, used = [], set()
     for f in files:
         folder = out if path.is_file() else out / codes[f] / _safe_stem(f.name.replace(".", "_"))
+        while folder in used:  # the same name in two sub-folders
+            folder = folder.with_name(folder.name + "_")
+        used.add(folder)
         results.append(pipeline.check_file(f, codes[f], folder, snapshot_date=snapshot_date))
     worst = max(r["exit_code"] for r in results)
     if fmt is CheckFormat.json:

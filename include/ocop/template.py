@@ -59,7 +59,7 @@ def header_text(field: str) -> str:
 def _checked(field: str, labels: list[str], parse, classes) -> list[str]:
     got = [parse(v) for v in labels]
     if sorted(map(str, got)) != sorted(map(str, classes)):
-        raise AssertionError(f"the {field} drop-down {labels} parses to {got}, not to each of {list(classes)}")
+        raise RuntimeError(f"the {field} drop-down {labels} parses to {got}, not to each of {list(classes)}")
     return labels
 
 
