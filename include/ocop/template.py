@@ -179,7 +179,7 @@ def write_template(out: Path, province_code: str | None = None, snapshot_date: d
         for i, v in enumerate(vals, start=2):
             lw[f"{letter}{i}"] = v
         lw.column_dimensions[letter].width = max(len(v) for v in vals) + 2
-        dv = DataValidation(type="list", formula1=f"='{LISTS_SHEET}'!${letter}$2:${letter}${len(vals) + 1}",
+        dv = DataValidation(type="list", formula1=f"'{LISTS_SHEET}'!${letter}$2:${letter}${len(vals) + 1}",
                             allow_blank=True, showDropDown=False, showErrorMessage=True, errorStyle="stop",
                             errorTitle="Giá trị không hợp lệ",
                             error=f"Chọn một giá trị trong danh sách “{header_text(f)}”.",
@@ -190,9 +190,10 @@ def write_template(out: Path, province_code: str | None = None, snapshot_date: d
 
     # date columns: formatted and checked as dates from the programme's start
     start = dt.date.fromisoformat(PROGRAM_START)
+    serial = str((start - dt.date(1899, 12, 30)).days)  # as Excel stores a date in a formula (1900 system)
     for f in DATE_FIELDS:
         ws.column_dimensions[col[f]].number_format = DATE_FORMAT
-        dv = DataValidation(type="date", operator="greaterThanOrEqual", formula1=f"DATE({start.year},{start.month},{start.day})",
+        dv = DataValidation(type="date", operator="greaterThanOrEqual", formula1=serial,
                             allow_blank=True, showErrorMessage=True, errorStyle="stop",
                             errorTitle="Ngày không hợp lệ",
                             error=f"Ghi một ngày (ngày/tháng/năm) từ {start:%d/%m/%Y} trở đi.",
@@ -200,7 +201,7 @@ def write_template(out: Path, province_code: str | None = None, snapshot_date: d
                             showInputMessage=True)
         dv.add(f"{col[f]}{first}:{col[f]}{last}")
         ws.add_data_validation(dv)
-    dv = DataValidation(type="date", operator="greaterThanOrEqual", formula1=f"DATE({start.year},{start.month},{start.day})",
+    dv = DataValidation(type="date", operator="greaterThanOrEqual", formula1=serial,
                         allow_blank=True, showErrorMessage=True, errorStyle="stop", errorTitle="Ngày không hợp lệ",
                         error="Ghi ngày chốt số liệu (ngày/tháng/năm).")
     dv.add(DATE_CELL)
