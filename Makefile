@@ -1,5 +1,6 @@
 # The README's two commands: `make demo` and `make test`. Both work on a fresh machine with
-# only Python 3.11 and make: they create .venv and install requirements.txt into it.
+# only Python 3.11 and make: they create .venv and install requirements.txt into it; `make test`
+# also installs Chromium and starts PostgreSQL when they are missing (test-services).
 
 SHELL  := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ENV    := OCOP_ROOT=$(CURDIR) && . scripts/airflow_env.sh &&
 
-.PHONY: demo test airflow bench bench-quick install clean lint
+.PHONY: demo test test-services airflow bench bench-quick install clean lint
 
 install: $(STAMP)
 
@@ -22,8 +23,14 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/demo.py
 
+## What the tests need on a bare Debian machine (root): Debian's Chromium installed when missing
+## (OCOP_CHROMIUM, default /usr/bin/chromium), the local PostgreSQL started when it is down.
+test-services:
+	scripts/test_services.sh chromium
+	scripts/test_services.sh postgresql
+
 ## The whole test suite, PostgreSQL and Airflow included.
-test: $(STAMP)
+test: $(STAMP) test-services
 	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --dist loadfile -q
 
 ## The Airflow UI on the demo data: airflow standalone (admin password: see the output).

@@ -42,3 +42,40 @@ def write_xlsx(path: Path, header=HEADER, rows=ROWS, title=True, total=True, not
         ws.append([None, "Nguyễn Văn B"])
     wb.save(path)
     return path
+
+
+# Valid rows for the register template of ``ocop template`` (its columns, in order), province 01:
+# one per rating class, product group, owner type and issuing level, as the drop-downs write them.
+TEMPLATE_ROWS = [
+    [1, "Trà hoa vàng", "Hợp tác xã Trà Sóc Sơn", "Hợp tác xã", "Xã Sóc Sơn", "Hà Nội", "Đồ uống", "4 sao",
+     "1234/QĐ-UBND", dt.date(2024, 5, 12), "Tỉnh", None, "Còn hiệu lực", None],
+    [2, "Miến dong", "Công ty TNHH Miến Việt", "Doanh nghiệp", None, "Thành phố Hà Nội", "Thực phẩm", "5 sao",
+     "56/QĐ-BNN-VPĐP", dt.date(2025, 3, 1), "Trung ương", dt.date(2028, 3, 1), "Còn hiệu lực", "đạt 5 sao"],
+    [3, "Mây tre đan", "Tổ hợp tác Mây tre Phú Vinh", "Tổ hợp tác", None, None, "Hàng thủ công mỹ nghệ", "3 sao",
+     "77/QĐ-UBND", dt.date(2023, 6, 1), "Huyện", None, None, None],
+    [4, "Lan hồ điệp", "Hộ kinh doanh Nguyễn Văn An", "Hộ kinh doanh", None, None, "Sinh vật cảnh",
+     "Tiềm năng 5 sao", "88/QĐ-UBND", dt.date(2025, 7, 2), "Tỉnh", None, None, None],
+    [5, "Cao actiso", "Hợp tác xã Dược liệu Ba Vì", "Hợp tác xã", None, None, "Dược liệu và sản phẩm từ dược liệu",
+     "4 sao", "99/QĐ-UBND", dt.date(2024, 1, 15), "Tỉnh", None, None, None],
+    [6, "Làng cổ Đường Lâm", "Hợp tác xã Du lịch Đường Lâm", "Hợp tác xã", None, None,
+     "Dịch vụ du lịch cộng đồng, du lịch sinh thái và điểm du lịch", "3 sao", "100/QĐ-UBND",
+     dt.date(2023, 9, 9), "Tỉnh", None, None, None],
+]
+
+
+def fill_template(template: Path, out: Path, rows=TEMPLATE_ROWS, snapshot: dt.date | None = dt.date(2025, 12, 31)) -> Path:
+    """The template of ``ocop template`` filled as a province would: the snapshot date in its
+    cell, then ``rows`` under the header (through openpyxl, the template's styles kept)."""
+    from ocop.template import DATA_SHEET, DATE_CELL, HEADER_ROW
+
+    wb = openpyxl.load_workbook(template)
+    ws = wb[DATA_SHEET]
+    if snapshot is not None:
+        ws[DATE_CELL] = snapshot
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            if value is not None:
+                ws.cell(HEADER_ROW + 1 + i, 1 + j, value)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(out)
+    return out

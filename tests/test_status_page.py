@@ -37,7 +37,9 @@ def test_every_province_is_listed_with_its_latest_submission(built):
     assert by_code["01"].rows_received == by_code["01"].rows_accepted + by_code["01"].rows_warned \
         + by_code["01"].rows_rejected
     rejected = by_code[built.late_rejected.parts[0]]
-    assert rejected.latest_outcome == "rejected" and rejected.latest_file_name == built.late_rejected.name
+    # The row shows the snapshot applied; the rejected file that arrived after it is named too.
+    assert rejected.arrival_outcome == "rejected" and rejected.arrival_file_name == built.late_rejected.name
+    assert rejected.latest_outcome == "accepted" and rejected.latest_snapshot_date == built.last_snapshot
     assert rejected.last_accepted_snapshot == built.last_snapshot     # the accepted one before still counts
     # The report link is the latest submission's own report.json, inside the reports folder.
     for code in built.subset:
@@ -82,3 +84,69 @@ def test_report_files_cannot_escape_the_reports_folder(built, tmp_path):
         assert status.resolve_report_file(root, evil) is None, evil
     listing = status.directory_listing_html(root, "01")
     assert listing and "report.json" not in listing and "/</a>" in listing      # folders per submission
+
+
+def _run(settings, name: str) -> None:
+    from ocop import pipeline
+
+    pipeline.run(settings, run_id=name, settle_seconds=0)
+
+
+def test_the_row_shows_the_snapshot_applied_not_the_last_file_landed(tmp_path):
+    """Two files of one province in one run, the older snapshot landing last: the row names the
+    newer one. Then an older snapshot sent later, then a rejected file: the row still names the
+    snapshot applied, and names the latest arrival beside it, saying why it is not applied."""
+    from ingest_files import TEMPLATE_ROWS, fill_template
+    from ocop import pipeline
+    from ocop.config import Settings
+    from ocop.template import write_template
+
+    template = write_template(tmp_path / "mau.xlsx", "01")
+    inbox = tmp_path / "inbox" / "01"
+    settings = Settings.from_env(inbox=inbox.parent, landing=tmp_path / "landing", reports=tmp_path / "reports",
+                                 runs=tmp_path / "runs", publications=tmp_path / "publications",
+                                 warehouse_url=f"sqlite:///{tmp_path / 'warehouse.db'}", workers=1)
+    # One worker, files in name order: the 2025-06-30 file lands after the 2025-12-31 one.
+    fill_template(template, inbox / "a-cuoi-nam.xlsx", rows=TEMPLATE_ROWS, snapshot=dt.date(2025, 12, 31))
+    fill_template(template, inbox / "b-giua-nam.xlsx", rows=TEMPLATE_ROWS[:3], snapshot=dt.date(2025, 6, 30))
+    _run(settings, "run-1")
+    engine = pipeline.engine_for(settings)
+    today = dt.date(2026, 1, 15)
+
+    def row():
+        page = status.build_status(engine, settings.reports, today)
+        return next(p for p in page.provinces if p.code == "01"), status.render_html(page)
+
+    p, html = row()
+    assert (p.latest_file_name, p.latest_snapshot_date, p.latest_outcome) == ("a-cuoi-nam.xlsx", dt.date(2025, 12, 31),
+                                                                            "accepted")
+    assert (p.rows_received, p.rows_accepted, p.last_accepted_snapshot, p.days_since_accepted) == \
+        (6, 6, dt.date(2025, 12, 31), 15)
+    assert p.arrival_file_name is None and p.arrival_note is None       # the two arrived together
+    assert p.report_json.startswith("01/2025-12-31_a-cuoi-nam_")
+    tr = re.search(r'<tr class="([^"]*)" data-province="01">(.*?)</tr>', html).groups()
+    assert tr[0] == "accepted" and "a-cuoi-nam.xlsx" in tr[1] and "giua-nam" not in tr[1]
+    assert "<td>2025-12-31</td>" in tr[1]
+
+    # An older snapshot sent later: loaded, not applied over the newer one.
+    fill_template(template, inbox / "c-quy-ba.xlsx", rows=TEMPLATE_ROWS[:3], snapshot=dt.date(2025, 9, 30))
+    _run(settings, "run-2")
+    p, html = row()
+    assert (p.latest_file_name, p.latest_snapshot_date) == ("a-cuoi-nam.xlsx", dt.date(2025, 12, 31))
+    assert (p.arrival_file_name, p.arrival_snapshot_date, p.arrival_outcome) == ("c-quy-ba.xlsx", dt.date(2025, 9, 30),
+                                                                              "accepted")
+    assert p.arrival_note == "Tệp nhận sau cùng có ngày chốt 2025-09-30, cũ hơn bản chốt 2025-12-31 đang áp dụng."
+    tr = re.search(r'<tr class="([^"]*)" data-province="01">(.*?)</tr>', html).groups()
+    assert tr[0] == "accepted arrival-differs"
+    assert "Nhận sau cùng: c-quy-ba.xlsx" in tr[1] and "cũ hơn bản chốt 2025-12-31 đang áp dụng" in tr[1]
+
+    # A rejected file arrives last: the row turns red, the applied snapshot stays.
+    (inbox / "d-moi.xlsx").write_text("<html>không phải bảng tính</html>", encoding="utf-8")
+    _run(settings, "run-3")
+    p, html = row()
+    assert (p.latest_file_name, p.last_accepted_snapshot) == ("a-cuoi-nam.xlsx", dt.date(2025, 12, 31))
+    assert (p.arrival_file_name, p.arrival_outcome, p.arrival_file_rule) == ("d-moi.xlsx", "rejected", "F_UNREADABLE")
+    assert p.arrival_note == "Tệp nhận sau cùng bị loại (F_UNREADABLE); đang áp dụng bản chốt 2025-12-31."
+    assert p.arrival_report_json and p.arrival_report_json.startswith("01/") and "d-moi" in p.arrival_report_json
+    tr = re.search(r'<tr class="([^"]*)" data-province="01">(.*?)</tr>', html).groups()
+    assert tr[0] == "rejected arrival-differs" and "d-moi.xlsx" in tr[1] and "a-cuoi-nam.xlsx" in tr[1]

@@ -7,6 +7,8 @@
     ocop publish --period 2026-Q2 [--supersede-reason TEXT]
     ocop dedupe review | override
     ocop rebuild                   # maintenance: recompute identities and history from the records
+    ocop check FILE|FOLDER [--province CODE] [--out DIR]   (a province's check before sending)
+    ocop template [--out FILE] [--province CODE]          (the register template)
 
 The warehouse URL defaults to the embedded SQLite file ``$OCOP_HOME/warehouse.db``
 (``OCOP_HOME`` defaults to ``./data``); ``--warehouse postgresql://...`` uses PostgreSQL.
@@ -210,6 +212,129 @@ def rebuild(warehouse: WarehouseOpt = None, home: HomeOpt = None) -> None:
     stats = wh_rebuild(pipeline.engine_for(_settings(warehouse, home)), run_id)
     typer.echo(f"rebuilt: {stats.products} products, {stats.versions} versions ({stats.current} current), "
                f"{stats.conflicts} products listed by several provinces")
+
+# --------------------------------------------------------------------------- for provinces
+
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+CHECK_CANNOT_RUN = 3  # no such file, unknown province, bad date: nothing was checked
+
+
+def _check_error(message: str) -> None:
+    typer.echo(f"Lỗi: {message}", err=True)
+    raise typer.Exit(CHECK_CANNOT_RUN)
+
+
+def _check_targets(path: Path, out: Path) -> list[Path]:
+    """The files to check: ``path`` itself, or every file under the folder (hidden files,
+    Office lock files, partial uploads and the reports folder left out), in name order."""
+    from ocop.ingest.sources import _skippable
+
+    if path.is_file():
+        return [path]
+    out = out.resolve()
+    found = []
+    for f in sorted(path.rglob("*")):
+        if f.is_symlink() or not f.is_file() or _skippable(f.name):
+            continue
+        if f.resolve() == out or out in f.resolve().parents:
+            continue
+        if any(part.startswith(".") for part in f.relative_to(path).parts):
+            continue
+        found.append(f)
+    return found
+
+
+def _province_of(file: Path, given: str | None) -> str | None:
+    from ocop.reference.provinces import PROVINCES
+
+    if given is not None:
+        return given
+    parent = file.resolve().parent.name
+    return parent if parent in PROVINCES else None
+
+
+@app.command(epilog="Exit codes: 0 = every row accepted, no issue at all; 1 = some rows rejected or with "
+                    "warnings; 2 = the file rejected as a whole (a folder: the worst of its files); "
+                    "3 = nothing checked (no such file, unknown province, bad date). Click's own usage "
+                    "errors (an unknown option) also exit 2.")
+def check(
+    path: Annotated[Path, typer.Argument(help="A register file, or a folder of them (e.g. an inbox laid out DIR/<province code>/<file>).")],
+    province: Annotated[Optional[str], typer.Option("--province", help="2025 province code, e.g. 01 (default: the file's folder name when it is one).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where report.xlsx and report.json are written (a folder: one sub-folder per file).")] = Path("ocop-check"),
+    snapshot_date: Annotated[Optional[str], typer.Option("--snapshot-date", help="Snapshot date YYYY-MM-DD, instead of the one the file's title or name gives.")] = None,
+    fmt: Annotated[CheckFormat, typer.Option("--format", help="text (Vietnamese summary) or json.")] = CheckFormat.text,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Check a register before sending it: parsed and validated exactly as a run would do,
+    report.xlsx and report.json written under --out, a summary printed (in Vietnamese).
+    Nothing is landed, loaded or mailed, and no warehouse is opened."""
+    import json
+
+    from ocop import pipeline
+    from ocop.pipeline import _safe_stem
+    from ocop.reference.provinces import PROVINCES
+    from ocop.report.check_text import check_summary_vi
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if snapshot_date is not None:
+        try:
+            snapshot_date = dt.date.fromisoformat(snapshot_date).isoformat()
+        except ValueError:
+            _check_error(f"--snapshot-date không phải là ngày YYYY-MM-DD: {snapshot_date}")
+    if province is not None:
+        province = province.strip().zfill(2)
+        if province not in PROVINCES:
+            _check_error(f"--province {province}: không phải mã tỉnh/thành (2025), ví dụ 01 (Hà Nội), 79 (TP. Hồ Chí Minh).")
+    if not path.exists():
+        _check_error(f"không có tệp hay thư mục {path}")
+    files = _check_targets(path, out)
+    if not files:
+        _check_error(f"thư mục {path} không có tệp nào để kiểm tra")
+    codes = {f: _province_of(f, province) for f in files}
+    unknown = [f for f, c in codes.items() if c is None]
+    if unknown:
+        _check_error(f"không biết tệp {unknown[0]} của tỉnh/thành nào: ghi mã tỉnh bằng --province "
+                     f"(ví dụ --province 01), hoặc đặt tệp trong thư mục mang mã tỉnh (…/01/{unknown[0].name}).")
+    results, used = [], set()
+    for f in files:
+        folder = out if path.is_file() else out / codes[f] / _safe_stem(f.name.replace(".", "_"))
+        while folder in used:  # the same name in two sub-folders
+            folder = folder.with_name(folder.name + "_")
+        used.add(folder)
+        results.append(pipeline.check_file(f, codes[f], folder, snapshot_date=snapshot_date))
+    worst = max(r["exit_code"] for r in results)
+    if fmt is CheckFormat.json:
+        typer.echo(json.dumps(results[0] if path.is_file() else {"exit_code": worst, "files": results},
+                              ensure_ascii=False, indent=1))
+    else:
+        typer.echo("\n\n".join(check_summary_vi(r) for r in results))
+        if len(results) > 1:
+            typer.echo(f"\n{len(results)} tệp: {sum(r['exit_code'] == 0 for r in results)} không có lỗi, "
+                       f"{sum(r['exit_code'] == 1 for r in results)} có dòng bị loại hoặc cảnh báo, "
+                       f"{sum(r['exit_code'] == 2 for r in results)} bị loại cả tệp.")
+    raise typer.Exit(worst)
+
+
+@app.command()
+def template(
+    out: Annotated[Path, typer.Option("--out", help="The .xlsx file to write.")] = Path("mau-danh-sach-ocop.xlsx"),
+    province: Annotated[Optional[str], typer.Option("--province", help="2025 province code, e.g. 01: its name goes in the title.")] = None,
+) -> None:
+    """Write the register template (Vietnamese .xlsx): title with the province and snapshot date,
+    the canonical header, drop-down lists, date columns, instructions."""
+    from ocop.reference.provinces import PROVINCES
+    from ocop.template import write_template
+
+    if province is not None:
+        province = province.strip().zfill(2)
+        if province not in PROVINCES:
+            raise typer.BadParameter(f"not a 2025 province code: {province}", param_hint="--province")
+    typer.echo(f"template: {write_template(out, province)}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -182,40 +182,17 @@ def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
     Never raises for a bad file: every problem with the file becomes a file-level rejection
     with a report. (Infrastructure failures, e.g. an unwritable reports folder, do raise.)"""
     from ocop.report import write_reports
-    from ocop.validate.run import file_rejected, validate
 
     inc = Incoming(**{k: item[k] for k in Incoming.__dataclass_fields__})
     path = FolderSource(settings.inbox).local_path(inc, run_dir)
     landed = land(path, inc.province_code, settings.landing, source=inc.source,
                   original_name=inc.name, sha256=item.get("sha256"))
     sid = submission_id(inc.province_code, landed.sha256)
-    arrived = dt.datetime.fromisoformat(landed.arrived_at)
-    meta = {
-        "submission_id": sid, "province_code": inc.province_code, "file_name": inc.name,
-        "sha256": landed.sha256, "landed_path": landed.path, "received_at": landed.arrived_at,
-        "source": inc.source,
-        # Until the file's own title or name says otherwise, the snapshot is dated on arrival.
-        "snapshot_date": arrived.date().isoformat(), "snapshot_date_source": "arrival",
-    }
-    try:
-        parsed = parse_file(Path(landed.path), province_code=inc.province_code, file_name=inc.name,
-                            sha256=landed.sha256, submission_id=sid, arrived_at=arrived,
-                            limits=settings.limits)
-        validated = validate(parsed, data_docs_dir=Path(run_dir) / "data_docs")
-        meta.update(snapshot_date=parsed.snapshot_date, snapshot_date_source=parsed.snapshot_date_source,
-                    sheet=parsed.sheet, columns=parsed.columns, legacy_encoding=parsed.legacy_encoding)
-    except FileRejected as exc:
-        log.warning("%s/%s rejected: %s", inc.province_code, inc.name, exc)
-        validated = file_rejected(meta, exc.rule, exc.detail)
-    except Exception as exc:  # a file must never crash its province's task
-        log.error("%s/%s could not be parsed:\n%s", inc.province_code, inc.name, traceback.format_exc())
-        validated = file_rejected(meta, "F_UNREADABLE", f"{type(exc).__name__}: {exc}")
-    meta.update(
-        file_outcome=validated.file_outcome, file_rule=validated.file_rule,
-        file_message=validated.file_message_vi,
-        rows_received=validated.counts["received"], rows_accepted=validated.counts["accepted"],
-        rows_warned=validated.counts["warned"], rows_rejected=validated.counts["rejected"],
-    )
+    meta = {"submission_id": sid, "province_code": inc.province_code, "file_name": inc.name,
+            "sha256": landed.sha256, "landed_path": landed.path, "received_at": landed.arrived_at,
+            "source": inc.source}
+    validated = parse_and_validate(Path(landed.path), meta, settings.limits,
+                                   data_docs_dir=Path(run_dir) / "data_docs")
     validated.kept_from_previous = kept_from_previous(validated, settings)
     out = report_dir(settings, inc.province_code, meta["snapshot_date"], inc.name, landed.sha256)
     reports = write_reports(validated, out)
@@ -235,6 +212,100 @@ def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
             "file_name": inc.name, "file_outcome": validated.file_outcome, "file_rule": validated.file_rule,
             "rows_received": meta["rows_received"], "rows_rejected": meta["rows_rejected"],
             "report_dir": str(out), "mail": meta["mail"], "data_docs": meta["data_docs"]}
+
+
+def parse_and_validate(path: Path, meta: dict, limits=None, *, data_docs_dir: Path | None = None,
+                       snapshot_date: str | None = None):
+    """Parse and validate one local file: what a run and ``ocop check`` both do to a file.
+
+    ``meta`` holds submission_id, province_code, file_name, sha256 and received_at (ISO); it is
+    completed in place with the snapshot date, sheet, columns, the file outcome and the row
+    counts. ``snapshot_date`` (ISO) replaces the date the file's title or name gives.
+
+    Never raises for a bad file: every problem with the file becomes a file-level rejection."""
+    from ocop.validate.run import file_rejected, validate
+
+    arrived = dt.datetime.fromisoformat(meta["received_at"])
+    # Until the file's own title or name says otherwise, the snapshot is dated on arrival.
+    meta.update(snapshot_date=snapshot_date or arrived.date().isoformat(),
+                snapshot_date_source="given" if snapshot_date else "arrival")
+    name = meta["province_code"] + "/" + meta["file_name"]
+    try:
+        parsed = parse_file(Path(path), province_code=meta["province_code"], file_name=meta["file_name"],
+                            sha256=meta["sha256"], submission_id=meta["submission_id"], arrived_at=arrived,
+                            limits=limits)
+        if snapshot_date:
+            parsed.snapshot_date, parsed.snapshot_date_source = snapshot_date, "given"
+        validated = validate(parsed, data_docs_dir=data_docs_dir)
+        meta.update(snapshot_date=parsed.snapshot_date, snapshot_date_source=parsed.snapshot_date_source,
+                    sheet=parsed.sheet, columns=parsed.columns, legacy_encoding=parsed.legacy_encoding)
+    except FileRejected as exc:
+        log.warning("%s rejected: %s", name, exc)
+        validated = file_rejected(meta, exc.rule, exc.detail)
+    except Exception as exc:  # a file must never crash its province's task
+        log.error("%s could not be parsed:\n%s", name, traceback.format_exc())
+        validated = file_rejected(meta, "F_UNREADABLE", f"{type(exc).__name__}: {exc}")
+    meta.update(
+        file_outcome=validated.file_outcome, file_rule=validated.file_rule,
+        file_message=validated.file_message_vi,
+        rows_received=validated.counts["received"], rows_accepted=validated.counts["accepted"],
+        rows_warned=validated.counts["warned"], rows_rejected=validated.counts["rejected"],
+    )
+    return validated
+
+
+# Exit codes of ``ocop check`` (and ``check_file(...)["exit_code"]``).
+CHECK_CLEAN, CHECK_ROW_ISSUES, CHECK_FILE_REJECTED = 0, 1, 2
+
+
+def check_file(path: Path, province_code: str, out_dir: Path, snapshot_date: str | None = None,
+               limits=None, max_issues: int = 10) -> dict:
+    """A province's check of one file before sending it (``ocop check``): parsed and validated
+    exactly as a run would (:func:`parse_and_validate`), ``report.xlsx`` and ``report.json``
+    written into ``out_dir``. Nothing is landed, loaded or mailed: no warehouse is opened.
+
+    Returns the outcome, the counts, the first ``max_issues`` issues with their cells
+    (``Sheet1!D12``) and ``exit_code``: 0 no issue at all, 1 rows rejected or warned,
+    2 the file rejected. (The rows a run would keep from the province's previous snapshot
+    need the warehouse, so a check does not say which they would be.)"""
+    from ocop.report import write_reports
+    from ocop.reference.provinces import PROVINCES
+
+    path = Path(path)
+    if province_code not in PROVINCES:
+        raise ValueError(f"not a 2025 province code: {province_code!r}")
+    digest = sha256_of(path)
+    meta = {"submission_id": submission_id(province_code, digest), "province_code": province_code,
+            "file_name": path.name, "sha256": digest,
+            "received_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    validated = parse_and_validate(path, meta, limits, snapshot_date=snapshot_date)
+    reports = write_reports(validated, Path(out_dir))
+    issues = validated.issues
+    first = [{"cell": _cell_ref(sheet, letter, row), "sheet": sheet, "excel_row": int(row),
+              "column": letter if isinstance(letter, str) else None, "rule": code, "severity": severity,
+              "message": message}
+             for sheet, row, letter, code, severity, message in issues[
+                 ["sheet", "excel_row", "column_letter", "rule", "severity", "message_vi"]].head(max_issues)
+             .itertuples(index=False)]
+    if validated.file_outcome == "rejected":
+        code = CHECK_FILE_REJECTED
+    elif len(issues) or validated.counts["rejected"] or validated.counts["warned"]:
+        code = CHECK_ROW_ISSUES
+    else:
+        code = CHECK_CLEAN
+    return {
+        "file": str(path), "file_name": path.name, "province_code": province_code,
+        "snapshot_date": meta["snapshot_date"], "snapshot_date_source": meta["snapshot_date_source"],
+        "sheet": meta.get("sheet"), "file_outcome": validated.file_outcome, "file_rule": validated.file_rule,
+        "file_message": validated.file_message_vi, "file_detail": validated.file_detail,
+        "counts": validated.counts, "issues_total": int(len(issues)), "issues": first,
+        "report_xlsx": str(reports["xlsx"]), "report_json": str(reports["json"]), "exit_code": code,
+    }
+
+
+def _cell_ref(sheet: str, letter, row) -> str:
+    """``Sheet1!D12``; a whole row (an issue about no single cell) as ``Sheet1!12:12``."""
+    return f"{sheet}!{letter}{int(row)}" if isinstance(letter, str) and letter else f"{sheet}!{int(row)}:{int(row)}"
 
 
 def kept_from_previous(validated, settings: Settings) -> list[int]:

@@ -3,10 +3,14 @@
 Query logic and rendering live here (no Airflow import); the Airflow plugin
 ``plugins/ocop_status.py`` only authenticates the request and returns :func:`render_html`.
 
-Per province: its latest submission (by arrival), the file outcome, rows received / accepted /
-warned / rejected, the snapshot date of its latest *accepted* submission and the days since
-then, and the province's ``report.json`` for that latest submission (found by submission id
-under ``<reports>/<code>/*/report.json``). Nationally: the official counts as of the page's date
+Per province: the submission applied last, i.e. its accepted submission with the latest
+snapshot date (the warehouse applies a province's snapshots in snapshot-date order, so this is
+the register the counts come from, whatever order the files arrived in), its file outcome, rows
+received / accepted / warned / rejected, that snapshot date and the days since then, and the
+``report.json`` of that submission (found by submission id under
+``<reports>/<code>/*/report.json``). When the province's latest arrival is another file (a
+rejected file, or an older snapshot sent later), the row shows that file too and says so.
+Files that arrived in one run count as arriving together. Nationally: the official counts as of the page's date
 (:func:`ocop.warehouse.counts_as_of`, the one definition of a count) with an inline SVG chart.
 The HTML is self-contained (no script, no external CSS or fonts: the servers are offline).
 """
@@ -31,6 +35,10 @@ CLASS_COLOURS = {"stars_3": "#9ecae1", "stars_4": "#4292c6", "potential_5": "#fd
 
 @dataclass(frozen=True)
 class ProvinceStatus:
+    """``latest_*``, the counts and ``report_json``: the submission applied last (the accepted one
+    with the latest snapshot date), or the latest arrival when none was accepted. ``arrival_*``:
+    the latest arrival, only when it is another submission; ``arrival_note`` says how it differs."""
+
     code: str
     name: str
     latest_submission_id: str | None = None
@@ -46,6 +54,14 @@ class ProvinceStatus:
     last_accepted_snapshot: dt.date | None = None
     days_since_accepted: int | None = None        # None: no accepted snapshot ever
     report_json: str | None = None                # path relative to the reports folder
+    arrival_submission_id: str | None = None
+    arrival_file_name: str | None = None
+    arrival_received_at: dt.datetime | None = None
+    arrival_snapshot_date: dt.date | None = None
+    arrival_outcome: str | None = None
+    arrival_file_rule: str | None = None
+    arrival_note: str | None = None               # Vietnamese: why the latest arrival is not the one applied
+    arrival_report_json: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,17 @@ def _date(value) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
+def _arrival_note(arrival: dict, applied: dict) -> str:
+    if arrival["outcome"] != s.ACCEPTED:
+        rule = f" ({arrival['file_rule']})" if arrival["file_rule"] else ""
+        return f"Tệp nhận sau cùng bị loại{rule}; đang áp dụng bản chốt {_date(applied['snapshot_date'])}."
+    if _date(arrival["snapshot_date"]) > _date(applied["snapshot_date"]):
+        return (f"Tệp nhận sau cùng có ngày chốt {_date(arrival['snapshot_date'])}, sau ngày hôm nay: chưa áp "
+                f"dụng; đang áp dụng bản chốt {_date(applied['snapshot_date'])}.")
+    return (f"Tệp nhận sau cùng có ngày chốt {_date(arrival['snapshot_date'])}, cũ hơn bản chốt "
+            f"{_date(applied['snapshot_date'])} đang áp dụng.")
+
+
 def latest_submissions(engine: Engine, today: dt.date) -> list[ProvinceStatus]:
     """One line per 2025 province (all 34, in code order), from the ``submission`` table."""
     sub = s.submission
@@ -71,30 +98,39 @@ def latest_submissions(engine: Engine, today: dt.date) -> list[ProvinceStatus]:
         rows = conn.execute(sa.select(
             sub.c.province_code, sub.c.submission_id, sub.c.file_name, sub.c.received_at,
             sub.c.snapshot_date, sub.c.outcome, sub.c.file_rule, sub.c.rows_received,
-            sub.c.rows_accepted, sub.c.rows_warned, sub.c.rows_rejected,
+            sub.c.rows_accepted, sub.c.rows_warned, sub.c.rows_rejected, sub.c.run_id,
         ).order_by(sub.c.province_code, sub.c.received_at, sub.c.submission_id)).mappings().all()
-    latest: dict[str, dict] = {}
-    last_ok: dict[str, dt.date] = {}
+    by_code: dict[str, list[dict]] = {}
     for r in rows:
-        latest[r["province_code"]] = dict(r)          # ordered by arrival: the last one wins
-        snap = _date(r["snapshot_date"])
-        if r["outcome"] == s.ACCEPTED and snap is not None and snap <= today:
-            last_ok[r["province_code"]] = max(snap, last_ok.get(r["province_code"], snap))
+        by_code.setdefault(r["province_code"], []).append(dict(r))     # in arrival order
     out = []
     for code, prov in sorted(PROVINCES.items()):
-        r = latest.get(code)
-        ok = last_ok.get(code)
+        subs = by_code.get(code, [])
+        usable = [r for r in subs if r["outcome"] == s.ACCEPTED and _date(r["snapshot_date"]) is not None
+                  and _date(r["snapshot_date"]) <= today]
+        # Applied last: the latest snapshot (of two copies of one date, the later arrival).
+        applied = max(reversed(usable), key=lambda r: _date(r["snapshot_date"]), default=None)
+        ok = _date(applied["snapshot_date"]) if applied else None
         base = dict(code=code, name=prov.short_name, last_accepted_snapshot=ok,
                     days_since_accepted=(today - ok).days if ok else None)
-        if r is None:
+        if not subs:
             out.append(ProvinceStatus(**base))
             continue
+        # The latest arrival; the files of one run arrived together (the applied one among them).
+        last_run = [r for r in subs if r["run_id"] == subs[-1]["run_id"]]
+        arrival = applied if applied in last_run else last_run[-1]
+        shown = applied or arrival
+        if arrival is not shown:
+            base.update(arrival_submission_id=arrival["submission_id"], arrival_file_name=arrival["file_name"],
+                        arrival_received_at=arrival["received_at"],
+                        arrival_snapshot_date=_date(arrival["snapshot_date"]), arrival_outcome=arrival["outcome"],
+                        arrival_file_rule=arrival["file_rule"], arrival_note=_arrival_note(arrival, shown))
         out.append(ProvinceStatus(
-            **base, latest_submission_id=r["submission_id"], latest_file_name=r["file_name"],
-            latest_received_at=r["received_at"], latest_snapshot_date=_date(r["snapshot_date"]),
-            latest_outcome=r["outcome"], latest_file_rule=r["file_rule"],
-            rows_received=r["rows_received"], rows_accepted=r["rows_accepted"],
-            rows_warned=r["rows_warned"], rows_rejected=r["rows_rejected"]))
+            **base, latest_submission_id=shown["submission_id"], latest_file_name=shown["file_name"],
+            latest_received_at=shown["received_at"], latest_snapshot_date=_date(shown["snapshot_date"]),
+            latest_outcome=shown["outcome"], latest_file_rule=shown["file_rule"],
+            rows_received=shown["rows_received"], rows_accepted=shown["rows_accepted"],
+            rows_warned=shown["rows_warned"], rows_rejected=shown["rows_rejected"]))
     return out
 
 
@@ -124,9 +160,14 @@ def build_status(engine: Engine, reports_root: Path | None, today: dt.date | Non
         root = Path(reports_root)
         with_reports = []
         for p in provinces:
-            path = report_index(root, p.code).get(p.latest_submission_id) if p.latest_submission_id else None
-            rel = path.relative_to(root).as_posix() if path else None
-            with_reports.append(ProvinceStatus(**{**p.__dict__, "report_json": rel}))
+            index = report_index(root, p.code) if p.latest_submission_id else {}
+
+            def rel(sid: str | None) -> str | None:
+                path = index.get(sid) if sid else None
+                return path.relative_to(root).as_posix() if path else None
+
+            with_reports.append(ProvinceStatus(**{**p.__dict__, "report_json": rel(p.latest_submission_id),
+                                                  "arrival_report_json": rel(p.arrival_submission_id)}))
         provinces = with_reports
     c = counts_as_of(engine, today)
     counts = {r["province_code"]: {k: int(r[k]) for k in (*CLASS_LABELS, "total")}
@@ -185,6 +226,7 @@ th{background:#edf2f7;text-align:left}td.num{text-align:right}
 tr.rejected td.outcome{color:#c53030;font-weight:600}tr.accepted td.outcome{color:#2f855a}
 tr.stale td.days{color:#c53030;font-weight:600}.muted{color:#718096}
 .national{font-size:1rem;margin:.5rem 0}
+.arrival{font-size:.8rem;color:#744210;margin-top:.2rem}
 """
 
 
@@ -195,7 +237,9 @@ def render_html(page: StatusPage, report_url: str = "reports/", stale_days: int 
     for p in page.provinces:
         c = page.counts.get(p.code, {})
         stale = p.days_since_accepted is None or p.days_since_accepted > stale_days
-        classes = " ".join(x for x in (p.latest_outcome or "none", "stale" if stale else "") if x)
+        flagged = "rejected" if p.arrival_outcome == "rejected" else p.latest_outcome  # the latest arrival's red
+        classes = " ".join(x for x in (flagged or "none", "stale" if stale else "",
+                                       "arrival-differs" if p.arrival_note else "") if x)
         report = (f'<a href="{_e(report_url + p.report_json)}">report.json</a>' if p.report_json else
                   '<span class="muted">–</span>')
         folder = f'<a href="{_e(report_url + p.code + "/")}">thư mục</a>'
@@ -205,7 +249,7 @@ def render_html(page: StatusPage, report_url: str = "reports/", stale_days: int 
         lines.append(
             f'<tr class="{classes}" data-province="{_e(p.code)}">'
             f'<td>{_e(p.code)}</td><td class="name">{_e(p.name)}</td>'
-            f'<td>{_e(p.latest_file_name) or "–"}</td>'
+            f'<td class="file">{_e(p.latest_file_name) or "–"}{_arrival_html(p, report_url)}</td>'
             f'<td>{_e(p.latest_received_at.strftime("%Y-%m-%d %H:%M") if p.latest_received_at else "–")}</td>'
             f'<td>{_e(p.latest_snapshot_date or "–")}</td><td class="outcome">{outcome}</td>'
             f'<td class="num">{_n(p.rows_received)}</td><td class="num">{_n(p.rows_accepted)}</td>'
@@ -214,7 +258,7 @@ def render_html(page: StatusPage, report_url: str = "reports/", stale_days: int 
             f'<td class="num days">{_n(p.days_since_accepted)}</td>'
             f'<td>{report} · {folder}</td>'
             f'<td class="num count" data-total="{c.get("total", 0)}">{_n(c.get("total", 0))}</td></tr>')
-    header = ("<tr><th>Mã</th><th>Tỉnh/thành</th><th>Tệp nộp gần nhất</th><th>Nhận lúc (UTC)</th>"
+    header = ("<tr><th>Mã</th><th>Tỉnh/thành</th><th>Tệp đang áp dụng</th><th>Nhận lúc (UTC)</th>"
               "<th>Ngày chốt</th><th>Kết quả</th><th>Dòng nhận</th><th>Hợp lệ</th><th>Cảnh báo</th>"
               "<th>Bị loại</th><th>Bản chốt hợp lệ gần nhất</th><th>Số ngày</th><th>Báo cáo</th>"
               "<th>Sản phẩm OCOP</th></tr>")
@@ -228,10 +272,23 @@ def render_html(page: StatusPage, report_url: str = "reports/", stale_days: int 
         f"<h1>OCOP: tình trạng nộp số liệu của 34 tỉnh/thành (ngày {_e(page.as_of)})</h1>"
         f"{summary}"
         f"<h2>Số sản phẩm chính thức theo tỉnh/thành</h2>{bar_chart_svg(page)}"
-        f"<h2>Lần nộp gần nhất</h2><p class=\"muted\">Tô đỏ: tệp gần nhất bị loại, hoặc không có bản chốt "
-        f"hợp lệ trong {stale_days} ngày.</p>"
+        f"<h2>Bản chốt đang áp dụng</h2><p class=\"muted\">Mỗi tỉnh: tệp hợp lệ có ngày chốt mới nhất "
+        f"(số liệu chính thức lấy từ tệp này); tệp nhận sau cùng được ghi thêm khi đó là tệp khác. "
+        f"Tô đỏ: tệp nhận sau cùng bị loại, hoặc không có bản chốt hợp lệ trong {stale_days} ngày.</p>"
         f"<table id=\"provinces\"><thead>{header}</thead><tbody>{''.join(lines)}</tbody></table>"
         "</body></html>")
+
+
+def _arrival_html(p: ProvinceStatus, report_url: str) -> str:
+    """The latest arrival under the applied file, when it is another one, and why it is not applied."""
+    if not p.arrival_note:
+        return ""
+    when = p.arrival_received_at.strftime("%Y-%m-%d %H:%M") if p.arrival_received_at else "–"
+    report = (f' · <a href="{_e(report_url + p.arrival_report_json)}">report.json</a>'
+              if p.arrival_report_json else "")
+    return (f'<div class="arrival">Nhận sau cùng: {_e(p.arrival_file_name)} ({_e(when)}, ngày chốt '
+            f'{_e(p.arrival_snapshot_date or "–")}, {_e(p.arrival_outcome)}){report}'
+            f'<br><span class="note">{_e(p.arrival_note)}</span></div>')
 
 
 def resolve_report_file(reports_root: Path, relative: str) -> Path | None:

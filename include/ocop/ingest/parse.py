@@ -214,12 +214,19 @@ def _take(column: Sequence, picked: list[int]) -> list:
 
 
 def _title_lines(match: HeaderMatch) -> list[str]:
+    """The texts of the rows above the header: each cell's, then each row's cells side by side,
+    a date cell written day first (``Tính đến ngày`` next to a date cell, as in the register
+    template of ``ocop template``, reads as ``Tính đến ngày 31/12/2025``)."""
     lines = []
     for row in match.sheet.rows[: match.header_rows[0]]:
+        texts = []
         for v in row:
             t = cell_text(v)
             if t:
                 lines.append(t)
+                texts.append(v.strftime("%d/%m/%Y") if isinstance(v, dt.date) else t)
+        if len(texts) > 1:
+            lines.append(" ".join(texts))
     return lines
 
 

@@ -290,6 +290,11 @@ def _legal_form(text: str) -> str | None:
     return _LEGAL_FORMS[m.group(1)] if m else None
 
 
+OWNER_TYPES = ("HTX", "DN", "THT", "HKD")
+# One written form per owner type, as the register template's drop-down offers them.
+OWNER_TYPE_LABELS_VI = {"HTX": "Hợp tác xã", "DN": "Doanh nghiệp", "THT": "Tổ hợp tác", "HKD": "Hộ kinh doanh"}
+
+
 @_safe(None)
 def parse_owner_type(value: object) -> str | None:
     """Owner-type cell -> ``HTX``, ``DN``, ``THT`` or ``HKD`` (None if unrecognised)."""
@@ -323,6 +328,12 @@ def _issuing_level_text(s: str) -> str | None:
         if pattern.match(key):
             return level
     return None
+
+
+ISSUING_LEVELS = ("central", "provincial", "district")
+# One written form per issuing level (template drop-down). Districts issued some 3-star
+# decisions before 1 July 2025; the level stays valid for those.
+ISSUING_LEVEL_LABELS_VI = {"central": "Trung ương", "provincial": "Tỉnh", "district": "Huyện"}
 
 
 @_safe(None)
@@ -361,6 +372,10 @@ def _status_text(s: str) -> str:
     if _EXPIRED_RE.search(key):
         return "expired"
     return "valid"
+
+
+STATUSES = ("valid", "expired", "revoked")
+STATUS_LABELS_VI = {"valid": "Còn hiệu lực", "expired": "Hết hạn", "revoked": "Thu hồi"}  # template drop-down
 
 
 @_safe("valid")

@@ -22,6 +22,8 @@ Level = Literal["file", "reject", "warning"]
 
 PROGRAM_START = "2018-01-01"  # decisions dated before the programme began are errors
 RATING_CLASSES = ("3", "4", "potential-5", "5")  # the rating classes of the record frame
+# One written form per rating class (the register template's drop-down offers these).
+RATING_LABELS_VI = {"3": "3 sao", "4": "4 sao", "potential-5": "Tiềm năng 5 sao", "5": "5 sao"}
 
 # Required fields of the record frame; the decision date may instead sit in the number cell.
 REQUIRED_FIELDS = ("product_name", "owner", "group_raw", "rating_raw", "decision_no_raw")
