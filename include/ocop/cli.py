@@ -213,6 +213,7 @@ def rebuild(warehouse: WarehouseOpt = None, home: HomeOpt = None) -> None:
     typer.echo(f"rebuilt: {stats.products} products, {stats.versions} versions ({stats.current} current), "
                f"{stats.conflicts} products listed by several provinces")
 
+
 # --------------------------------------------------------------------------- for provinces
 
 class CheckFormat(str, Enum):
