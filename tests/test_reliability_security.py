@@ -199,6 +199,7 @@ print("PROBE " + json.dumps(out))
 """
 
 @pytest.mark.airflow
+@pytest.mark.xdist_group("airflow")
 @pytest.mark.parametrize("manager", [
     "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
     "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",  # production (docker-compose.yaml)
