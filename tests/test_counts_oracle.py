@@ -12,15 +12,18 @@ each reference date, worked out by hand from the rules:
   snapshot date, then the lower province code); a newer decision elsewhere moves it from that
   snapshot's date on, never before.
 
-The same histories go (a) as CSV files through ``ocop run`` (``pipeline.run``) into a SQLite
+The same histories go (a) as CSV files through ``ocop run`` (``pipeline.run``) into a
 warehouse, read back with ``counts_as_of``, and (b) as a records frame through the generator's
-truth (``ocop.generate.truth._counts``). Both must give the hand-worked table.
+truth (``ocop.generate.truth._counts``). Both must give the hand-worked table, on SQLite and
+on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -158,8 +161,25 @@ def _warehouse_counts(engine, day: str) -> dict[tuple[str, str], int]:
             for cls, n in zip(CLASS_COLUMN, ns) if n}
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse_url(request, tmp_path_factory):
+    """An empty warehouse for the module: a SQLite file, or a new database on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('oracle-wh') / 'warehouse.db'}"
+        return
+    import psycopg
+
+    server = os.environ.get("OCOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"ocop_oracle_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield server.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
+def loaded(tmp_path_factory, warehouse_url):
     """The histories through ``ocop run`` twice: everything but Tuyên Quang's 30/6/2025 file,
     then that late, older file. Returns the engine and the counts after the first run."""
     tmp = tmp_path_factory.mktemp("oracle")
@@ -169,8 +189,7 @@ def loaded(tmp_path_factory):
         if (province, snapshot) != LATE:
             _write(inbox, province, snapshot, rows)
     settings = Settings.from_env(inbox=inbox, landing=tmp / "landing", reports=tmp / "reports", runs=tmp / "runs",
-                                 publications=tmp / "publications",
-                                 warehouse_url=f"sqlite:///{tmp / 'warehouse.db'}")
+                                 publications=tmp / "publications", warehouse_url=warehouse_url)
     first = pipeline.run(settings, run_id="oracle-1", settle_seconds=0)
     engine = pipeline.engine_for(settings)
     before_late = {d: _warehouse_counts(engine, d) for d in DATES}
