@@ -40,6 +40,7 @@ def pytest_collection_modifyitems(config, items):
                                 + ", ".join(wrong))
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: fine without xdist (-p no:xdist)
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadgroup`` with work units of our own: the :data:`AIRFLOW_SERIAL` tests form one
     unit, every other test file is one unit (as ``--dist loadfile``: a module's fixtures are built
