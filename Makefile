@@ -31,7 +31,7 @@ test-services:
 
 ## The whole test suite, PostgreSQL and Airflow included.
 test: $(STAMP) test-services
-	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --dist loadfile -q
+	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --dist loadgroup -q
 
 ## The Airflow UI on the demo data: airflow standalone (admin password: see the output).
 airflow: $(STAMP)

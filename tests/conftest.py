@@ -13,6 +13,51 @@ import pytest
 PG_SERVER = os.environ.get("OCOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+# The tests that run Airflow itself (DAG runs, the live deployment, the reliability corpus, the
+# monitor's real failed task, the REST API probe): one work unit under ``make test`` (``-n 2
+# --dist loadgroup``), so two of them never share the machine's two cores against their wait
+# limits. Each is also marked ``xdist_group("airflow")``; the check below keeps both in step.
+AIRFLOW_GROUP = "airflow"
+AIRFLOW_SERIAL = (
+    "tests/test_dags.py",
+    "tests/test_deploy_live.py",
+    "tests/test_reliability_corpus.py",
+    "tests/test_monitor.py::test_failure_callback_mails_from_a_real_failed_task",
+    "tests/test_reliability_security.py::test_airflow_rest_api_refuses_anonymous_callers",
+)
+
+
+def _serial(nodeid: str) -> bool:
+    return any(nodeid == p or nodeid.startswith((p + "::", p + "[")) for p in AIRFLOW_SERIAL)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every ``xdist_group("airflow")`` test is in :data:`AIRFLOW_SERIAL` and the other way round."""
+    wrong = [item.nodeid for item in items
+             if any(m.args[:1] == (AIRFLOW_GROUP,) for m in item.iter_markers("xdist_group")) != _serial(item.nodeid)]
+    if wrong:
+        raise pytest.UsageError("xdist_group('airflow') and tests/conftest.py AIRFLOW_SERIAL disagree on: "
+                                + ", ".join(wrong))
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: fine without xdist (-p no:xdist)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` with work units of our own: the :data:`AIRFLOW_SERIAL` tests form one
+    unit, every other test file is one unit (as ``--dist loadfile``: a module's fixtures are built
+    once, files spread over both workers). xdist's own loadgroup cannot do this under pytest 9: it
+    renames ``item._nodeid`` to add the group, which pytest 9 no longer reads (``nodeid`` comes
+    from ``item._id``), so ``xdist_group`` marks were silently ignored."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class AirflowApart(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return AIRFLOW_GROUP if _serial(nodeid) else nodeid.split("::", 1)[0]
+
+    return AirflowApart(config, log)
+
+
 def _admin_connect():
     import psycopg
 

@@ -4,6 +4,7 @@ refuses to publish the same period again unless superseded with a reason."""
 from __future__ import annotations
 
 import csv
+import sqlite3
 import subprocess
 import sys
 
@@ -31,4 +32,14 @@ def test_publish_once_then_refused_then_superseded(tmp_path):
 
     refused = ocop("publish", "--period", "2025-Q3", "--home", str(home), ok=False)
     assert "not published" in refused.stderr and "--supersede-reason" in refused.stderr
-    ocop("publish", "--period", "2025-Q3", "--supersede-reason", "late file from province 08", "--home", str(home))
+    (folder / "counts.csv").unlink()
+    again = ocop("publish", "--period", "2025-Q3", "--supersede-reason", "late file from province 08",
+                 "--home", str(home)).stdout
+    assert "published 2025-Q3" in again
+    rows = {r["province_code"]: r for r in csv.DictReader((folder / "counts.csv").open(encoding="utf-8"))}
+    assert rows["08"]["total"] == "3"                   # the files written again
+    with sqlite3.connect(home / "warehouse.db") as db:  # the first publication kept, marked and linked
+        pubs = db.execute("SELECT publication_id, period, status, superseded_reason, superseded_by "
+                          "FROM publication ORDER BY publication_id").fetchall()
+    assert pubs == [(1, "2025-Q3", "superseded", "late file from province 08", 2),
+                    (2, "2025-Q3", "published", None, None)]

@@ -158,7 +158,31 @@ def national(tmp_path_factory):
     files = [f for f in truth["files"] if f["province_code"] in keep]
     counts = {day: {code: (c if code in keep else dict.fromkeys(c, 0)) for code, c in per.items()}
               for day, per in truth["counts"].items()}
-    return inbox, {**truth, "files": files, "counts": counts}
+    today = _truth_counts_on(dt.date.today(), seed=7, scale=0.03, check=truth["counts"])
+    today = {code: (c if code in keep else dict.fromkeys(c, 0)) for code, c in today.items()}
+    return inbox, {**truth, "files": files, "counts": counts, "counts_today": today}
+
+
+def _truth_counts_on(day: dt.date, *, seed: int, scale: float, check: dict) -> dict:
+    """The generator's own truth function (``ocop.generate.truth._counts``) on ``day``, a date
+    truth.json does not hold (the status page counts as of today). The submissions are rebuilt
+    from the seed as ``generate`` builds them, and first checked against truth.json's dates."""
+    import numpy as np
+    import pandas as pd
+
+    from ocop.generate.layout import design_layouts
+    from ocop.generate.model import build_world
+    from ocop.generate.submissions import build_submissions
+    from ocop.generate.truth import _counts as truth_counts
+
+    rng = np.random.default_rng(seed)
+    layouts = design_layouts(rng)
+    subs = build_submissions(build_world(rng, scale), layouts, rng)
+    records = pd.concat([s.rows.assign(snapshot=pd.Timestamp(s.snapshot)) for s in subs if not s.rejected_rule],
+                        ignore_index=True)
+    for d, expected in check.items():
+        assert truth_counts(records, dt.date.fromisoformat(d)) == expected, d
+    return truth_counts(records, day)
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +306,7 @@ def test_live_deployment(stack, api, national):
     the phases over two workers (each would start its own deployment)."""
     deployed = _deploy(stack, api, national)
     _check_ingest_publish_counts(stack, deployed, national)
-    _check_submission_status_dag(stack, api)
+    _check_submission_status_dag(stack, api, national)
     _check_status_page_authentication(stack)
     _check_status_page_in_the_ui_with_a_browser(stack, national)
 
@@ -350,7 +374,7 @@ def _check_ingest_publish_counts(stack, deployed, national):
     assert (Path(stack.env["OCOP_HOME"]) / "publications" / "current" / "counts.csv").exists()
 
 
-def _check_submission_status_dag(stack, api):
+def _check_submission_status_dag(stack, api, national):
     r = api.post("/dags/ocop_submission_status/dagRuns", json={"logical_date": None})
     assert r.status_code == 200, r.text
     run_id = r.json()["dag_run_id"]
@@ -360,7 +384,24 @@ def _check_submission_status_dag(stack, api):
     assert xcom.status_code == 200, xcom.text
     value = xcom.json()["value"]
     value = json.loads(value) if isinstance(value, str) else value
-    assert value["stale_days"] == 120 and isinstance(value["stale"], list) and isinstance(value["rejected"], list)
+    assert value["stale_days"] == 120
+    # From the truth: a province is stale with no accepted snapshot, or its last one over 120 days old.
+    _inbox, truth = national
+    from ocop.reference.provinces import PROVINCES
+
+    today = dt.date.fromisoformat(value["as_of"])
+    last_ok: dict[str, str] = {}
+    for f in truth["files"]:
+        if f["file_outcome"] == "accepted":
+            last_ok[f["province_code"]] = max(f["snapshot_date"], last_ok.get(f["province_code"], ""))
+    assert {x["province_code"]: x["last_accepted_snapshot"] for x in value["stale"]} == {
+        code: last_ok.get(code) for code in PROVINCES
+        if code not in last_ok or (today - dt.date.fromisoformat(last_ok[code])).days > 120}
+    # A latest file rejected: one of the files the truth says are rejected, for its rule.
+    rejected_files = {(f["province_code"], Path(f["path"]).name): f["file_rule"]
+                      for f in truth["files"] if f["file_outcome"] == "rejected"}
+    assert all(rejected_files.get((x["province_code"], x["file_name"]), "-") == x["file_rule"]
+               for x in value["rejected"]), value["rejected"]
     assert value["notify_errors"] == []
 
 
@@ -385,8 +426,9 @@ def _check_status_page_in_the_ui_with_a_browser(stack, national):
     from playwright.sync_api import sync_playwright
 
     _inbox, truth = national
-    today = dt.date.today().isoformat()
-    expected_total = sum(sum(c.values()) for c in _counts(stack.wh_url, today).values())
+    # the page counts as of today: the generator's truth for today, not counts_as_of (the page's own)
+    expected_total = sum(sum(c.values()) for c in truth["counts_today"].values())
+    assert expected_total > 0
     ARTIFACTS.mkdir(exist_ok=True)
     t0 = time.monotonic()
     with sync_playwright() as p:

@@ -67,7 +67,12 @@ def test_cli_run_counts_and_links_equal_truth(tmp_path, small_national, warehous
     day = truth["snapshot_dates"][-1]
     assert counts_from_csv(ocop("counts", "--warehouse", warehouse, "--as-of", day, "--format", "csv", env_home=home)) == truth["counts"][day]
     js = json.loads(ocop("counts", "--warehouse", warehouse, "--as-of", day, "--format", "json", env_home=home))
-    assert js
+    classes = {"3": "stars_3", "4": "stars_4", "potential-5": "potential_5", "5": "stars_5"}
+    assert js["as_of"] == day
+    assert {r["province_code"]: {c: r[col] for c, col in classes.items()} for r in js["by_province_class"]} \
+        == truth["counts"][day]
+    assert js["national"] == {**{col: sum(p[c] for p in truth["counts"][day].values()) for c, col in classes.items()},
+                              "total": sum(sum(p.values()) for p in truth["counts"][day].values())}
 
 
 def test_past_counts_frozen_when_later_snapshots_arrive(tmp_path, small_national, warehouse):

@@ -1,6 +1,6 @@
 """Pipeline-level edge cases found while building the bad-input corpus (embedded SQLite
-warehouse, in process, fast). The xfail tests document bugs in files this suite does not own;
-each reason names the fix. docs/reliability.md lists them."""
+warehouse, in process, fast). The bugs they found are fixed and their tests, once strict xfails,
+are plain tests; docs/reliability.md lists what each checks and which fix it needed."""
 
 from __future__ import annotations
 

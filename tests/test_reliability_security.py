@@ -48,11 +48,14 @@ def _placeholder(value: str) -> bool:
             is not None or v.endswith("}"))
 
 
-def _tracked_text_files() -> list[tuple[str, str]]:
-    out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+PASSWORD_PATTERNS = {"password in a URL": URL_PASSWORD, "quoted password": QUOTED_PASSWORD}
+
+
+def _tracked_text_files(root: Path = ROOT) -> list[tuple[str, str]]:
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
     files = []
     for name in out.decode().split("\0"):
-        path = ROOT / name
+        path = root / name
         if not name or not path.is_file() or path.stat().st_size > 2_000_000:
             continue
         try:
@@ -62,9 +65,8 @@ def _tracked_text_files() -> list[tuple[str, str]]:
     return files
 
 
-def test_no_secrets_in_tracked_files():
-    files = _tracked_text_files()
-    assert len(files) > 50
+def scan(files: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(file, what, the start of the match) for every secret in ``files``."""
     found = []
     for name, text in files:
         for what, pattern in SECRET_PATTERNS.items():
@@ -72,10 +74,16 @@ def test_no_secrets_in_tracked_files():
         if name.startswith("tests/"):
             continue  # tests use throwaway passwords for servers they start themselves
         config_like = not name.endswith(".py")  # env files, compose, shell, docs: KEY=value lines
-        for pattern in (URL_PASSWORD, QUOTED_PASSWORD) + ((ENV_PASSWORD,) if config_like else ()):
-            found += [(name, pattern.pattern[:20], m.group(0)[:60]) for m in pattern.finditer(text)
-                      if not _placeholder(m.group(1))]
-    assert found == []
+        patterns = {**PASSWORD_PATTERNS, **({"KEY=password line": ENV_PASSWORD} if config_like else {})}
+        for what, pattern in patterns.items():
+            found += [(name, what, m.group(0)[:60]) for m in pattern.finditer(text) if not _placeholder(m.group(1))]
+    return found
+
+
+def test_no_secrets_in_tracked_files():
+    files = _tracked_text_files()
+    assert len(files) > 50
+    assert scan(files) == []
 
 
 def test_no_credential_files_are_tracked():
@@ -85,18 +93,39 @@ def test_no_credential_files_are_tracked():
     assert bad == []
 
 
-def test_the_scan_would_catch_real_secrets():
-    fake_key = "AKIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
-    assert SECRET_PATTERNS["AWS access key id"].search(f"key = {fake_key}")
-    assert SECRET_PATTERNS["private key"].search("-----BEGIN OPENSSH " + "PRIVATE KEY-----")  # split: not a literal here
-    m = URL_PASSWORD.search("postgresql://ocop:Xk3-realpass@db:5432/ocop")
-    assert m and not _placeholder(m.group(1))
-    assert _placeholder(URL_PASSWORD.search("postgresql://ocop:${POSTGRES_PASSWORD}@db/x").group(1))
-    m = ENV_PASSWORD.search("POSTGRES_PASSWORD=hunter2hunter2\n")
-    assert m and not _placeholder(m.group(1))
-    assert _placeholder(ENV_PASSWORD.search("POSTGRES_PASSWORD=CHANGE_ME\n").group(1))
-    m = QUOTED_PASSWORD.search('password="s3cr3t-value"')
-    assert m and not _placeholder(m.group(1))
+def test_the_scan_finds_real_secrets_in_a_repository(tmp_path):
+    """The whole scan (git's file list, the tests/ and .py exemptions, placeholders) on a throwaway
+    repository where real-looking secrets were committed, next to what must pass."""
+    import asyncssh
+
+    repo = tmp_path / "repo"
+    key = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()  # a real key
+    aws = "AKIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+    files = {
+        "deploy/backup_key.txt": key,
+        "notes.txt": f"aws key {aws} for the bucket\n",
+        "docker-compose.override.yaml": "x-db: &db\n  DATABASE_URL: postgresql://ocop:Xk3-realpass@db:5432/ocop\n",
+        "deploy/prod.env": "POSTGRES_PASSWORD=hunter2hunter2\nAIRFLOW_SECRET_KEY=${FROM_VAULT}\n",
+        "include/settings.py": 'SMTP = dict(host="mail", password="s3cr3t-value")\nPASSWORD=os.environ["PW"]\n',
+        # must pass: placeholders, a throwaway password in tests/
+        "docs/setup.md": "POSTGRES_PASSWORD=CHANGE_ME\npostgresql://ocop:${POSTGRES_PASSWORD}@db/x\n",
+        "tests/test_server.py": 'PASSWORD = "throwaway-test-pw"\n',
+    }
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text, encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+    (repo / "untracked.env").write_text("POSTGRES_PASSWORD=not-committed-yet\n", encoding="utf-8")
+
+    found = {(name, what) for name, what, _ in scan(_tracked_text_files(repo))}
+    assert found == {
+        ("deploy/backup_key.txt", "private key"),
+        ("notes.txt", "AWS access key id"),
+        ("docker-compose.override.yaml", "password in a URL"),
+        ("deploy/prod.env", "KEY=password line"),
+        ("include/settings.py", "quoted password"),
+    }
 
 
 # --------------------------------------------------------------------------- paths stay inside their roots
@@ -199,6 +228,7 @@ print("PROBE " + json.dumps(out))
 """
 
 @pytest.mark.airflow
+@pytest.mark.xdist_group("airflow")
 @pytest.mark.parametrize("manager", [
     "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
     "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",  # production (docker-compose.yaml)

@@ -2,7 +2,9 @@
 
 import json
 
+import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from ocop.report import write_reports
 from ocop.validate.run import file_rejected, validate
@@ -15,26 +17,37 @@ def _rows(tag: str, n: int) -> list[dict]:
     return [{"product_name": f"{tag} sản phẩm {i}", "owner": f"HTX {tag} {i}"} for i in range(n)]
 
 
-def _validated(tmp_path):
+def _validated(tmp_path, labels=True):
     rows = _rows("HN", 3) + [
-        {"product_name": "Chè", "owner": "HTX Chè", "rating_raw": "6 sao", "rating_class": None},
-        {"product_name": "Cà phê", "owner": "HTX Cà phê", "owner_type_inferred": True},
+        {"product_name": "Chè", "owner": "HTX Chè", "rating_raw": "6 sao"},
+        {"product_name": "Cà phê", "owner": "HTX Cà phê", "owner_type_raw": None},
         {"product_name": FORMULAS[0], "owner": FORMULAS[1], "notes": FORMULAS[2], "address": FORMULAS[3],
-         "group_raw": FORMULAS[4], "group_code": None},
+         "group_raw": FORMULAS[4]},
     ]
-    v = validate(make_parsed(rows))
+    v = validate(make_parsed(rows, **({} if labels else {"header_labels": {}})))
     return v, write_reports(v, tmp_path / "01" / "2025-06-30_ocop")
 
 
-def test_xlsx_highlights_comments_and_never_writes_formulas(tmp_path):
-    v, paths = _validated(tmp_path)
+# With the parser's header_labels the sheet has every column as sent, in order (empty ones too);
+# without them (a submission that lacks them) the headers are recognised from the cells.
+LAYOUTS = {
+    "header_labels": ["Dòng", "Tên sản phẩm", "Chủ thể", "Tỉnh", "Nhóm sản phẩm", "Hạng sao", "Số quyết định",
+                      "Ngày quyết định", "Cấp công nhận", "Loại hình", "Ngày hết hạn", "Tình trạng", "Ghi chú",
+                      "Trạng thái", "Lỗi"],
+    "recognised": ["Dòng", "Tên sản phẩm", "Chủ thể", "Nhóm sản phẩm", "Hạng sao", "Số quyết định",
+                   "Ngày quyết định", "Loại hình", "Ghi chú", "Trạng thái", "Lỗi"],
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_xlsx_highlights_comments_and_never_writes_formulas(tmp_path, layout):
+    v, paths = _validated(tmp_path, labels=layout == "header_labels")
     wb = load_workbook(paths["xlsx"])
     assert wb.sheetnames == ["Tóm tắt", "Dữ liệu"]
     ws = wb["Dữ liệu"]
     header = [c.value for c in ws[1]]
-    assert header == ["Dòng", "Tên sản phẩm", "Chủ thể", "Nhóm sản phẩm", "Hạng sao", "Số quyết định",
-                      "Ngày quyết định", "Ghi chú", "Trạng thái", "Lỗi"]
-    assert ws.freeze_panes == "B2" and ws.auto_filter.ref == "A1:J7"
+    assert header == LAYOUTS[layout]
+    assert ws.freeze_panes == "B2" and ws.auto_filter.ref == f"A1:{get_column_letter(len(header))}7"
     col = {h: i for i, h in enumerate(header)}
     rows = list(ws.iter_rows(min_row=2))
     assert [r[0].value for r in rows] == [5, 6, 7, 8, 9, 10]
@@ -45,6 +58,9 @@ def test_xlsx_highlights_comments_and_never_writes_formulas(tmp_path):
     assert rows[3][col["Trạng thái"]].value == "Bị loại"
     assert rows[3][col["Lỗi"]].value.startswith("R_RATING_INVALID: Hạng sao không hợp lệ")
     assert rows[4][col["Trạng thái"]].value == "Cảnh báo"
+    owner_type = rows[4][col["Loại hình"]]  # blank cell, inferred from the owner's name
+    assert owner_type.value is None and owner_type.fill.fgColor.rgb.endswith("FFEB9C")
+    assert owner_type.comment.text.startswith("W_OWNER_TYPE_INFERRED: ")
     assert rows[4][col["Trạng thái"]].fill.fgColor.rgb.endswith("FFEB9C")
     assert rows[0][col["Trạng thái"]].value == "Hợp lệ" and rows[0][col["Hạng sao"]].comment is None
     group = rows[5][col["Nhóm sản phẩm"]]

@@ -24,7 +24,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def reports(tmp_path):
-    v = validate(make_parsed([{}, {"rating_raw": "x", "rating_class": None, "owner": "HTX Khác"}]))
+    v = validate(make_parsed([{}, {"rating_raw": "x", "owner": "HTX Khác"}]))
     return v, write_reports(v, tmp_path)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import posixpath
 import threading
 import time
 from contextlib import contextmanager
@@ -131,25 +132,51 @@ def test_provinces_filter_and_per_province_folders(sftp_server):
     assert [(i.province_code, i.name) for i in mapped.list_files()] == [("48", "c.xlsx")]
 
 
-def test_file_still_being_uploaded_is_left_for_next_run(sftp_server):
-    put(sftp_server.root, "01/done.xlsx", b"complete")
-    growing = put(sftp_server.root, "01/growing.xlsx", b"start")
-    stop = threading.Event()
+def test_file_still_being_uploaded_is_left_for_next_run(sftp_server, monkeypatch):
+    """The settle rule, with the changes made between the two listings (no timing involved): a
+    file is offered only when its size and mtime are the same in both."""
+    root = sftp_server.root
+    put(root, "01/done.xlsx", b"complete", age=600)
+    growing = put(root, "01/growing.xlsx", b"start", age=600)
+    touched = put(root, "01/touched.xlsx", b"same size", age=600)
+    gone = put(root, "01/gone.xlsx", b"removed", age=600)
+    source = sftp_server.source(root="/", settle_seconds=0.01)
+    scans = []
+    real_scan = SftpSource._scan
 
-    def upload():  # a province's upload in progress: the file grows until the test ends
-        with growing.open("ab") as fh:
-            while not stop.wait(0.02):
+    async def scan_then_change(self, sftp):
+        found = await real_scan(self, sftp)
+        if not scans:  # after the first listing: an upload goes on, a file is rewritten, one deleted
+            with growing.open("ab") as fh:
                 fh.write(b"more")
-                fh.flush()
+            os.utime(growing, (time.time() - 600, time.time() - 600))  # even with its old mtime
+            then = touched.stat().st_mtime + 7
+            os.utime(touched, (then, then))  # same size, new mtime
+            gone.unlink()
+        scans.append(sorted(posixpath.basename(p) for p in found))
+        return found
 
-    writer = threading.Thread(target=upload)
-    writer.start()
-    try:
-        names = [i.name for i in sftp_server.source(root="/", settle_seconds=0.3).list_files()]
-    finally:
-        stop.set()
-        writer.join()
+    monkeypatch.setattr(SftpSource, "_scan", scan_then_change)
+    names = [i.name for i in source.list_files()]
+    assert scans == [["done.xlsx", "gone.xlsx", "growing.xlsx", "touched.xlsx"],
+                     ["done.xlsx", "growing.xlsx", "touched.xlsx"]]
     assert names == ["done.xlsx"]
+    # Next run, nothing changes between the listings: all three are offered.
+    assert [i.name for i in source.list_files()] == ["done.xlsx", "growing.xlsx", "touched.xlsx"]
+
+
+def test_no_settle_window_means_one_listing(sftp_server, monkeypatch):
+    put(sftp_server.root, "01/a.xlsx", b"a")
+    calls = []
+    real_scan = SftpSource._scan
+
+    async def counted(self, sftp):
+        calls.append(1)
+        return await real_scan(self, sftp)
+
+    monkeypatch.setattr(SftpSource, "_scan", counted)
+    assert [i.name for i in sftp_server.source(root="/", settle_seconds=0).list_files()] == ["a.xlsx"]
+    assert len(calls) == 1
 
 
 def test_remote_names_cannot_escape_the_workdir(sftp_server, tmp_path):

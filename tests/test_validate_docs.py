@@ -15,7 +15,7 @@ def _row(i: int, **over) -> dict:
     return {"product_name": f"Sản phẩm {i}", "owner": f"HTX Số {i}", **over}
 
 
-BAD_RATING = {"rating_raw": "6 sao", "rating_class": None}
+BAD_RATING = {"rating_raw": "6 sao"}
 
 
 def _text(path) -> str:
@@ -28,9 +28,9 @@ def _pages(site, sid: str) -> list:
 
 def test_two_submissions_share_one_site_whose_index_links_both(tmp_path, caplog):
     site = tmp_path / "run-1" / "data_docs"
-    a = make_parsed([_row(0), _row(1, **BAD_RATING), _row(2, owner_type_inferred=True)], submission_id="01-aaaa",
+    a = make_parsed([_row(0), _row(1, **BAD_RATING), _row(2, owner_type_raw=None)], submission_id="01-aaaa",
                     file_name="ha_noi.xlsx")
-    b = make_parsed([_row(0), _row(1, decision_no_raw="QĐ 12", decision_no="QĐ 12")], submission_id="48-bbbb",
+    b = make_parsed([_row(0), _row(1, decision_no_raw="QĐ 12")], submission_id="48-bbbb",
                     province_code="48", file_name="da_nang.xlsx")
     with caplog.at_level(logging.WARNING):
         va = validate(a, data_docs_dir=site)
@@ -114,7 +114,7 @@ def test_offline_index_lists_every_page_without_javascript(tmp_path):
     from ocop.validate.testing import make_parsed
 
     for sid in ("01-aaaa", "79-bbbb"):
-        validate(make_parsed([{}, {"rating_raw": "x", "rating_class": None}], submission_id=sid),
+        validate(make_parsed([{}, {"rating_raw": "x"}], submission_id=sid),
                  data_docs_dir=tmp_path / "docs")
     page = (tmp_path / "docs" / OFFLINE_INDEX).read_text(encoding="utf-8")
     assert "<script" not in page

@@ -1,4 +1,5 @@
-"""validate() on hand-made record frames: one row per rule, outcomes, counts, file outcome."""
+"""validate() on hand-made rows (cells as sent; parsed by the parser's value parsing): one row
+per rule, outcomes, counts, file outcome."""
 
 import logging
 
@@ -14,28 +15,28 @@ def _row(i: int, **over) -> dict:
 
 
 CASES = [
-    ({"rating_raw": "6 sao", "rating_class": None}, "R_RATING_INVALID", "rating_raw", "F"),
+    ({"rating_raw": "6 sao"}, "R_RATING_INVALID", "rating_raw", "F"),
     ({"product_name": None}, "R_REQUIRED_MISSING", "product_name", "B"),
     ({"owner": "  "}, "R_REQUIRED_MISSING", "owner", "C"),
-    ({"decision_no_raw": None, "decision_no": None}, "R_REQUIRED_MISSING", "decision_no_raw", "G"),
-    ({"decision_date_raw": None, "decision_date": None, "expiry_date": None}, "R_REQUIRED_MISSING",
+    ({"decision_no_raw": None}, "R_REQUIRED_MISSING", "decision_no_raw", "G"),
+    ({"decision_date_raw": None}, "R_REQUIRED_MISSING",
      "decision_date_raw", "H"),
-    ({"group_raw": "Xe máy", "group_code": None}, "R_GROUP_UNKNOWN", "group_raw", "E"),
-    ({"decision_date_raw": "31/02/2024", "decision_date": None, "expiry_date": None}, "R_DATE_INVALID",
+    ({"group_raw": "Xe máy"}, "R_GROUP_UNKNOWN", "group_raw", "E"),
+    ({"decision_date_raw": "31/02/2024"}, "R_DATE_INVALID",
      "decision_date_raw", "H"),
-    ({"decision_date_raw": "2017-12-31", "decision_date": "2017-12-31", "expiry_date": "2026-12-31"},
+    ({"decision_date_raw": "31/12/2017", "expiry_raw": "31/12/2026"},
      "R_DATE_BEFORE_PROGRAM", "decision_date_raw", "H"),
-    ({"decision_date_raw": "2025-07-01", "decision_date": "2025-07-01"}, "R_DATE_AFTER_SNAPSHOT",
+    ({"decision_date_raw": "01/07/2025"}, "R_DATE_AFTER_SNAPSHOT",
      "decision_date_raw", "H"),
-    ({"province_raw": "Đà Nẵng", "row_province_code": "48"}, "R_PROVINCE_MISMATCH", "province_raw", "D"),
-    ({"province_raw": "Atlantis", "row_province_unresolved": True}, "R_PROVINCE_MISMATCH", "province_raw", "D"),
-    ({"rating_raw": "5", "rating_class": "5", "issuing_level": "provincial"}, "R_FIVE_STAR_NOT_CENTRAL",
+    ({"province_raw": "Đà Nẵng"}, "R_PROVINCE_MISMATCH", "province_raw", "D"),
+    ({"province_raw": "Atlantis"}, "R_PROVINCE_MISMATCH", "province_raw", "D"),
+    ({"rating_raw": "5", "issuing_level_raw": "Tỉnh"}, "R_FIVE_STAR_NOT_CENTRAL",
      "issuing_level_raw", "I"),
     ({"legacy_failed": True, "legacy_encoding": "tcvn3"}, "R_LEGACY_ENCODING", None, None),
-    ({"expiry_date": "2025-06-30"}, "W_EXPIRED", "expiry_raw", "K"),
-    ({"status": "expired"}, "W_EXPIRED", "status_raw", "L"),
-    ({"owner_type_inferred": True}, "W_OWNER_TYPE_INFERRED", "owner_type_raw", "J"),
-    ({"decision_no_raw": "QĐ 12 UBND", "decision_no": "QĐ 12 UBND"}, "W_DECISION_NO_FORMAT", "decision_no_raw", "G"),
+    ({"expiry_raw": "30/06/2025"}, "W_EXPIRED", "expiry_raw", "K"),
+    ({"status_raw": "Hết hạn"}, "W_EXPIRED", "status_raw", "L"),
+    ({"owner_type_raw": None}, "W_OWNER_TYPE_INFERRED", "owner_type_raw", "J"),
+    ({"decision_no_raw": "QĐ 12 UBND"}, "W_DECISION_NO_FORMAT", "decision_no_raw", "G"),
     ({"legacy_encoding": "vni"}, "W_LEGACY_CONVERTED", None, None),
 ]
 
@@ -55,8 +56,7 @@ def test_each_rule_names_rule_field_and_cell(over, code, field, letter):
 
 
 def test_decision_date_from_the_number_cell_is_not_missing():
-    v = validate(make_parsed([_row(0, decision_date_raw=None, decision_no_raw="5/QĐ-UBND ngày 1/2/2024",
-                                   decision_date="2024-02-01")]))
+    v = validate(make_parsed([_row(0, decision_date_raw=None, decision_no_raw="5/QĐ-UBND ngày 1/2/2024")]))
     assert v.issues.empty and v.counts["accepted"] == 1
 
 
@@ -66,9 +66,9 @@ def test_duplicates_conflicting_on_every_copy_identical_on_later_copies():
         _row(0, owner="Hợp tác xã Hoà Bình", product_name="MẬT ONG"),  # same after folding: identical
         _row(0, owner="Hợp tác xã Hòa Bình", product_name="Mật ong"),
         _row(3, product_name="Trà xanh"),
-        _row(3, product_name="Trà xanh", rating_raw="3", rating_class="3"),  # conflicting rating
+        _row(3, product_name="Trà xanh", rating_raw="3"),  # conflicting rating
         _row(5, product_name="Gạo"),
-        _row(5, product_name="Gạo", rating_raw=None, rating_class=None),  # otherwise rejected: not a duplicate
+        _row(5, product_name="Gạo", rating_raw=None),  # otherwise rejected: not a duplicate
     ]
     v = validate(make_parsed(rows))
     by_row = v.issues.groupby("row_id")["rule"].apply(set).to_dict()
@@ -82,7 +82,7 @@ def test_duplicates_conflicting_on_every_copy_identical_on_later_copies():
 
 
 def test_more_than_half_rejected_rejects_the_file(caplog):
-    bad = {"rating_raw": "x", "rating_class": None}
+    bad = {"rating_raw": "x"}
     with caplog.at_level(logging.INFO, logger="ocop.validate"):
         half = validate(make_parsed([_row(0), _row(1, **bad)]))
         most = validate(make_parsed([_row(0), _row(1, **bad), _row(2, **bad)]))
@@ -94,7 +94,7 @@ def test_more_than_half_rejected_rejects_the_file(caplog):
 
 
 def test_snapshot_date_argument_overrides_the_parsed_one():
-    p = make_parsed([_row(0, decision_date="2025-01-10", decision_date_raw="2025-01-10")])
+    p = make_parsed([_row(0, decision_date_raw="10/01/2025")])
     assert validate(p, snapshot_date="2025-01-01").issues["rule"].tolist() == ["R_DATE_AFTER_SNAPSHOT"]
 
 

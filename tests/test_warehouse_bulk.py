@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from ocop.warehouse import Bundle, consolidate, make_engine, upgrade
 from ocop.warehouse import rebuild, schema
 from ocop.warehouse.bulk import csv_chunks, insert_frame, prepare, read_frame
-from test_warehouse_core import ALL, HN1, bundle, exact_assign, row, table
+from test_warehouse_core import ALL, HN1, MERGES, bundle, merges, row, table
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -50,12 +50,14 @@ def test_duplicate_row_ids_still_first_wins(engine):
     dup = bundle("01", "2025-03-31", [row("HTX A", "Mật ong", "3", "2024-01-10"),
                                       row("HTX B", "Trà", "4", "2024-01-10")], "2025-04-02T08:00:00+07:00")
     dup.records["row_id"] = [0, 0]
-    result = consolidate(engine, [dup, ALL[1]], "run-1", assign=exact_assign)
+    result = consolidate(engine, [dup, ALL[1]], "run-1")
     assert len(result.loaded) == 2
     records = table(engine, schema.source_record)
     one = records[records["submission_id"] == dup.meta["submission_id"]]
     assert one["product_name"].tolist() == ["Mật ong"]
     assert result.stats.products == 1 + 3
+    # two different products and one 79 snapshot: nothing joined
+    assert table(engine, schema.dedupe_merge).empty
 
 
 def test_memory_records_equal_read_back(engine, monkeypatch):
@@ -70,16 +72,19 @@ def test_memory_records_equal_read_back(engine, monkeypatch):
 
     original = rebuild.record_sets
     monkeypatch.setattr(rebuild, "record_sets", checked)
-    consolidate(engine, ALL[2:], "late", assign=exact_assign)      # HN2, SG2 (a rejected row), HN_BAD
-    consolidate(engine, ALL[:2], "early", assign=exact_assign)     # earlier ones read back + new in memory
+    consolidate(engine, ALL[2:], "late")      # HN2, SG2 (a rejected row), HN_BAD
+    consolidate(engine, ALL[:2], "early")     # earlier ones read back + new in memory
     assert seen == [(7, 1, True), (15, 1, True)]
+    # loaded late ones first, early ones second: the same records joined, by the same rules
+    assert {(name, rule) for name, _, rule in merges(engine)} == {(name, rule) for name, _, rule in MERGES}
+    assert len(merges(engine)) == len(MERGES)
 
 
 def test_taken_submission_id_is_not_copied_again(engine):
-    consolidate(engine, [HN1], "run-1", assign=exact_assign)
+    consolidate(engine, [HN1], "run-1")
     before = table(engine, schema.source_record)
     clash = Bundle({**HN1.meta, "sha256": "f" * 64}, HN1.records.assign(owner="khác"), HN1.issues)
-    consolidate(engine, [clash, ALL[1]], "run-2", assign=exact_assign)  # same id, other file: rows kept
+    consolidate(engine, [clash, ALL[1]], "run-2")  # same id, other file: rows kept
     after = table(engine, schema.source_record)
     pd.testing.assert_frame_equal(before, after[after["submission_id"] == HN1.meta["submission_id"]]
                                   .reset_index(drop=True))

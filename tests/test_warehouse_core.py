@@ -14,13 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from ocop.text import fold
 from ocop.warehouse import (Bundle, consolidate, counts_as_of, counts_csv, counts_json, downgrade,
                             export_links, format_counts_table, make_engine, upgrade)
 from ocop.warehouse import schema
@@ -28,22 +26,7 @@ from ocop.warehouse import schema
 KEY = ["submission_id", "row_id"]
 
 
-# ------------------------------------------------------------------ builders and the stand-in
-
-def exact_assign(records, previous_links, overrides, next_product_id):
-    """Stand-in for ocop.dedupe.assign_products: exact fold(owner)+fold(product_name) clusters,
-    a cluster keeps the smallest id its records had, new clusters take fresh ids."""
-    recs = records.sort_values(KEY).merge(previous_links, on=KEY, how="left")
-    recs["key"] = recs["owner"].map(fold) + "|" + recs["product_name"].map(fold)
-    ids = pd.to_numeric(recs["product_id"]).groupby(recs["key"], sort=False).min()
-    for key in ids[ids.isna()].index:
-        ids[key] = next_product_id
-        next_product_id += 1
-    links = recs[KEY].assign(product_id=recs["key"].map(ids).astype(int), rule="exact", score=1.0)
-    merges = pd.DataFrame(columns=["product_id", "a_submission_id", "a_row_id", "b_submission_id",
-                                   "b_row_id", "rule", "score"])
-    return SimpleNamespace(links=links, merges=merges, review=pd.DataFrame(), next_product_id=next_product_id)
-
+# ------------------------------------------------------------------------------ builders
 
 def row(owner, name, rating, decision, *, status="valid", expiry=None, outcome="accepted", group=1):
     exp = expiry or (pd.Timestamp(decision) + pd.DateOffset(months=36)).date().isoformat()
@@ -116,7 +99,8 @@ def engine(url):
 
 
 def load(engine, bundles, run_id="run-1"):
-    return consolidate(engine, bundles, run_id, assign=exact_assign)
+    """Consolidate with the warehouse's own matcher (ocop.dedupe.assign_products)."""
+    return consolidate(engine, bundles, run_id)
 
 
 def table(engine, t: sa.Table, drop=()) -> pd.DataFrame:
@@ -205,6 +189,51 @@ def test_consolidate_history_and_counts(engine):
     conflicts = table(engine, schema.province_conflict)
     assert cells(conflicts[["valid_from", "valid_to", "provinces", "chosen_province", "decision_dates"]]) == [
         ["2025-04-30", None, "01,79", "79", "01:2024-03-01,79:2024-09-09"]]
+
+
+LABELS = {"01-2025-03-31": "01 S1", "01-2025-06-30": "01 S2", "79-2025-04-30": "79 S1", "79-2025-07-31": "79 S2"}
+
+
+def merges(engine) -> set[tuple[str, frozenset, str]]:
+    """dedupe_merge as (product name, {the two records as "<file> #<row>"}, rule)."""
+    m = table(engine, schema.dedupe_merge)
+    names = table(engine, schema.source_record).set_index(["submission_id", "row_id"])["product_name"]
+
+    def label(sid, rid):
+        return f"{LABELS[sid.rsplit('-', 1)[0]]} #{rid}"
+
+    out = set()
+    for r in m.itertuples():
+        name_a, name_b = names[(r.a_submission_id, r.a_row_id)], names[(r.b_submission_id, r.b_row_id)]
+        assert name_a == name_b, (r, name_a, name_b)
+        out.add((name_a, frozenset({label(r.a_submission_id, r.a_row_id), label(r.b_submission_id, r.b_row_id)}),
+                 r.rule))
+    return out
+
+
+# By hand, from the scenario: each product found in two snapshots is one merge per pair of
+# consecutive records; H (in both provinces) also joins across provinces. B and D appear once,
+# G's second record is rejected: no merge for them.
+MERGES = {
+    (A[1], frozenset({"01 S1 #0", "01 S2 #0"}), "exact_key"),
+    (C[1], frozenset({"01 S1 #2", "01 S2 #1"}), "exact_key"),
+    (E[1], frozenset({"01 S1 #3", "01 S2 #3"}), "exact_key"),
+    (H[1], frozenset({"01 S1 #4", "01 S2 #4"}), "exact_key"),
+    (F[1], frozenset({"79 S1 #0", "79 S2 #0"}), "exact_key"),
+    (H[1], frozenset({"79 S1 #2", "79 S2 #2"}), "exact_key"),
+    (H[1], frozenset({"01 S1 #4", "79 S1 #2"}), "cross_province"),
+}
+
+
+def test_dedupe_merge_records_which_records_joined_and_by_which_rule(engine):
+    load(engine, ALL)
+    assert merges(engine) == MERGES
+    m = table(engine, schema.dedupe_merge)
+    assert set(m["run_id"]) == {"run-1"} and set(m["score"]) == {1.0}
+    # every merge joins records of the one product both are linked to
+    links = table(engine, schema.record_link).set_index(["submission_id", "row_id"])["product_id"]
+    for r in m.itertuples():
+        assert links[(r.a_submission_id, r.a_row_id)] == links[(r.b_submission_id, r.b_row_id)] == r.product_id
 
 
 def test_idempotent_reload_changes_nothing(engine):

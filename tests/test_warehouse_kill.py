@@ -56,6 +56,17 @@ def advisory_lock_held(url: str) -> bool:
         return conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted").fetchone()[0] > 0
 
 
+def writing(url: str, table: str) -> bool:
+    """Whether another session's open transaction has written to ``table`` (it holds the
+    RowExclusiveLock a COPY or INSERT takes, until it commits or rolls back)."""
+    with psycopg.connect(url.replace("+psycopg", "")) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+            " WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND c.relname = %s AND l.mode = 'RowExclusiveLock' AND l.granted AND l.pid <> pg_backend_pid()",
+            (table,)).fetchone()[0] > 0
+
+
 @pytest.fixture
 def clean_url(pg_url):
     """A second empty database for the clean run."""
@@ -74,11 +85,13 @@ def test_sigkill_mid_load_keeps_previous_state(pg_url, clean_url):
 
     proc = run_load(pg_url, LARGE, seed=1, stdout=subprocess.PIPE)
     assert proc.stdout.readline().strip() == "consolidating"
+    # Kill once the load's transaction has written source records: rows are in the tables but
+    # not committed (the products are rebuilt after, in the same transaction, for seconds).
     deadline = time.monotonic() + 60
-    while not advisory_lock_held(pg_url):       # the transaction has started
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
-    time.sleep(0.5)                              # well inside the load
+    while not (advisory_lock_held(pg_url) and writing(pg_url, "source_record")):
+        assert proc.poll() is None, "the load finished before it was seen writing"
+        assert time.monotonic() < deadline, "the load never started writing"
+        time.sleep(0.02)
     assert proc.poll() is None, "the load finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait(timeout=30) == -signal.SIGKILL
