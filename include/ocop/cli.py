@@ -206,10 +206,10 @@ def rebuild(warehouse: WarehouseOpt = None, home: HomeOpt = None) -> None:
     the matching rules, or after a migration that recreates derived tables (0003). Ids stay
     stable; published counts never change."""
     from ocop import pipeline
-    from ocop.warehouse import rebuild as wh_rebuild
+    from ocop.warehouse import rebuild_all
 
     run_id = "rebuild-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    stats = wh_rebuild(pipeline.engine_for(_settings(warehouse, home)), run_id)
+    stats = rebuild_all(pipeline.engine_for(_settings(warehouse, home)), run_id)
     typer.echo(f"rebuilt: {stats.products} products, {stats.versions} versions ({stats.current} current), "
                f"{stats.conflicts} products listed by several provinces")
 

@@ -205,11 +205,11 @@ def record_override(engine: Engine, row: dict, run_id: str, assign: Callable | N
     ``ocop.dedupe.review.override_row``) and rebuild products with it, in one transaction.
     Overrides are applied on every later rebuild too."""
     values = {**row, "created_at": datetime.fromisoformat(row["created_at"]).astimezone(timezone.utc).replace(tzinfo=None)}
-    return rebuild(engine, run_id, assign, first=lambda conn: conn.execute(s.dedupe_override.insert().values(**values)))
+    return rebuild_all(engine, run_id, assign, first=lambda conn: conn.execute(s.dedupe_override.insert().values(**values)))
 
 
-def rebuild(engine: Engine, run_id: str, assign: Callable | None = None,
-            first: Callable[[Connection], object] | None = None) -> RebuildStats:
+def rebuild_all(engine: Engine, run_id: str, assign: Callable | None = None,
+                first: Callable[[Connection], object] | None = None) -> RebuildStats:
     """Recompute every product identity and the whole history from the stored records, under
     the write lock, in one transaction (``ocop rebuild``: after a change of the matching rules
     or a schema migration that recreates derived tables). ``first(conn)`` runs before, in the
