@@ -305,10 +305,14 @@ def run(settings: Settings, run_id: str | None = None, settle_seconds: float | N
     return {"run_id": run_id, "submissions": results, "consolidation": summary}
 
 
-def publish(settings: Settings, period: str, supersede_reason: str | None = None) -> str:
+def publish(settings: Settings, period: str, supersede_reason: str | None = None, approved_by: str | None = None,
+            approved_at: dt.datetime | None = None, run_id: str | None = None) -> str:
+    """Freeze ``period``; ``approved_by`` is who approved it (the Airflow user who answered the
+    approval task, or the login of whoever ran ``ocop publish``)."""
     from ocop.warehouse.publish import publish as wh_publish
 
-    return str(wh_publish(engine_for(settings), period, settings.publications, supersede_reason=supersede_reason))
+    return str(wh_publish(engine_for(settings), period, settings.publications, supersede_reason=supersede_reason,
+                          approved_by=approved_by, approved_at=approved_at, run_id=run_id))
 
 
 def refresh_current_counts(settings: Settings, as_of: dt.date | None = None) -> dict:

@@ -13,7 +13,8 @@ Run inside :func:`ocop.warehouse.load.consolidate`'s transaction, after new subm
    owner + product key, a product present in the province's previous snapshot (the product
    stays, with its previous facts);
 3. one province per product: a product present in several provinces keeps the province of its
-   most recent decision date; the others are listed in ``province_conflict``;
+   most recent decision date, or the one a Ministry user chose (``review_decision``); the
+   products seen in several provinces are listed in ``province_conflict``;
 4. versions: consecutive presences with identical facts form one version, from the first
    snapshot's date to the date of the snapshot where the product is absent or changed
    (``valid_to`` NULL while open).
@@ -190,7 +191,9 @@ def rebuild_products(conn: Connection, run_id: str, assign: Callable, loaded: Lo
     new_products = _write_identities(conn, links, previous, result.merges, run_id, fresh)
     clock.lap("links")
     presence = carry_forward(linked_presence(kept, links, snaps), rejected, snaps)
-    presence, conflicts = resolve_provinces(presence)
+    from ocop.warehouse.decisions import province_choices
+
+    presence, conflicts = resolve_provinces(presence, province_choices(conn))
     versions = build_versions(presence, snaps)
     clock.lap("history")
     _write_versions(conn, versions, conflicts, run_id)
@@ -275,8 +278,9 @@ def carry_forward(presence: pd.DataFrame, rejected: pd.DataFrame, snaps: pd.Data
     return pd.concat([presence, *carried], ignore_index=True)
 
 
-def resolve_provinces(presence: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Keep one province per product (most recent decision); list products seen in several."""
+def resolve_provinces(presence: pd.DataFrame, choices: dict[int, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep one province per product (most recent decision, or the province a Ministry user
+    chose for it: ``choices``, from ``review_decision``); list products seen in several."""
     provinces = presence.groupby("product_id")["province_code"].nunique()
     multi = presence[presence["product_id"].isin(provinces[provinces > 1].index)]
     if multi.empty:
@@ -285,6 +289,11 @@ def resolve_provinces(presence: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
                                 ascending=[False, False, True])
               .drop_duplicates("product_id")[["product_id", "province_code"]]
               .rename(columns={"province_code": "chosen_province"}))
+    if choices:
+        seen = multi.groupby("product_id")["province_code"].agg(set)
+        wanted = chosen["product_id"].map(lambda pid: choices.get(int(pid)))
+        valid = [w is not None and w in seen.get(pid, ()) for pid, w in zip(chosen["product_id"], wanted)]
+        chosen.loc[valid, "chosen_province"] = wanted[valid]
     latest = multi.groupby(["product_id", "province_code"], as_index=False)["decision_date"].max()
     latest["pair"] = latest["province_code"] + ":" + latest["decision_date"]
     conflicts = (latest.groupby("product_id")
