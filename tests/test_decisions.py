@@ -170,3 +170,19 @@ def test_deadline_lists_provinces_without_a_register_for_the_period(engine, tmp_
     subject, body = after.message()
     assert "33 province(s) missed the 2025-04 submission deadline (2025-05-10)" in subject
     assert "01 Hà Nội: last accepted snapshot 2025-03-31" in body
+
+
+def test_a_rejection_stands_until_the_warehouse_changes(engine, tmp_path):
+    from ocop import pipeline
+    from ocop.warehouse.publish import record_rejection
+
+    url = engine.url.render_as_string(hide_password=False)
+    settings = pipeline.Settings.from_env(warehouse_url=url, publications=tmp_path / "pub")
+    today = dt.date(2025, 6, 3)
+    assert pipeline.publication_due(settings, today)["period"] == "2025-05"
+    record_rejection(engine, "2025-05", "Nguyễn Thị Lan", "chờ Hà Nội")
+    assert pipeline.publication_due(settings, today) is None             # nothing new: not asked again
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    d.apply_review_answer(engine, items_by_kind(engine)["pair"][0], answer(d.MERGE, responded_at=later), "review-1")
+    again = pipeline.publication_due(settings, today)                     # a decision changed the counts
+    assert again["period"] == "2025-05" and "Publish the official OCOP counts of 2025-05" in again["body"]

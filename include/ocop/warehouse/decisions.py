@@ -125,24 +125,25 @@ def _conflict_item(conn: Connection, r) -> dict | None:
 
 
 def open_review_items(engine: Engine, review: pd.DataFrame | None = None, limit: int | None = MAX_ITEMS) -> list[dict]:
-    """Undecided borderline pairs (highest score first) then undecided conflicts.
+    """Undecided cross-province conflicts (they move a product between provinces' counts),
+    then undecided borderline pairs (highest score first).
     ``review``: the borderline pairs if already computed (else dedupe runs read-only)."""
     from ocop.warehouse.load import review_pairs
 
     review = review_pairs(engine) if review is None else review
     items: list[dict] = []
     with engine.connect() as conn:
-        decided = _decided_pairs(conn)
-        if not review.empty:
-            for r in review.sort_values("score", ascending=False).itertuples():
-                if pair_key((r.a_submission_id, r.a_row_id), (r.b_submission_id, r.b_row_id)) not in decided:
-                    items.append(_pair_item(r))
         done = _decided_conflicts(conn)
         pc = s.province_conflict
         for r in conn.execute(sa.select(pc.c.product_id, pc.c.provinces, pc.c.chosen_province)
                               .order_by(pc.c.product_id)).all():
             if conflict_key(r.product_id, r.provinces) not in done and (item := _conflict_item(conn, r)):
                 items.append(item)
+        decided = _decided_pairs(conn)
+        if not review.empty:
+            for r in review.sort_values("score", ascending=False).itertuples():
+                if pair_key((r.a_submission_id, r.a_row_id), (r.b_submission_id, r.b_row_id)) not in decided:
+                    items.append(_pair_item(r))
     return items[:limit] if limit is not None else items
 
 
@@ -218,6 +219,24 @@ def province_choices(conn: Connection) -> dict[int, str]:
 
 
 # --------------------------------------------------------------------------- the approval page
+
+def standing_rejection(engine: Engine, period: str) -> dict | None:
+    """The last rejection of ``period`` if nothing changed in the warehouse since (no file
+    loaded, no review answer): asking again would show the same page. None: ask."""
+    pd_, sub, o, rd = s.publication_decision, s.submission, s.dedupe_override, s.review_decision
+    with engine.connect() as conn:
+        last = conn.execute(sa.select(pd_.c.decision, pd_.c.decided_by, pd_.c.decided_at, pd_.c.reason)
+                            .where(pd_.c.period == period)
+                            .order_by(pd_.c.decided_at.desc(), pd_.c.decision_id.desc()).limit(1)).first()
+        if last is None or last.decision != "rejected":
+            return None
+        changes = [conn.scalar(sa.select(sa.func.max(c))) for c in
+                   (sub.c.processed_at, o.c.created_at, rd.c.decided_at)]
+    changed = max((c for c in changes if c is not None), default=None)
+    if changed is not None and changed > last.decided_at:
+        return None
+    return {"decided_by": last.decided_by, "decided_at": last.decided_at.isoformat(), "reason": last.reason}
+
 
 def _previous_publication(conn: Connection, as_of: date, period: str):
     p = s.publication
