@@ -44,7 +44,10 @@ def _counts(url: str, day: str) -> dict:
 
 
 def test_ingest_and_publish_end_to_end_with_dag_test(tmp_path, small_national):
-    inbox, truth = small_national
+    import shutil
+
+    source, truth = small_national
+    inbox = shutil.copytree(source, tmp_path / "inbox")   # this test adds a file: not to the shared set
     env = airflow_env(tmp_path, OCOP_INBOX=str(inbox))
     # Nobody is there to decide: run_dags.py answers as the demo user (review items left open),
     # here rejecting the publication.
@@ -75,12 +78,24 @@ def test_ingest_and_publish_end_to_end_with_dag_test(tmp_path, small_national):
         code_dir = reports / f["province_code"]
         assert any(code_dir.glob("*/report.json")), f["path"]
 
-    # A second run finds nothing new and changes nothing; this time the publication is approved.
+    # A second run finds nothing new and changes nothing: no warehouse event, and the rejection
+    # stands (nobody is asked the same question again).
     code, result, out = run_dags(env, "ocop_ingest", "ocop_publish")
     assert code == 0, out[-5000:]
     assert not [k for k in result["ocop_ingest"]["tasks"] if k.startswith("process_submission[")]
+    assert result["ocop_ingest"]["tasks"]["consolidate"] == "skipped"
+    assert result["ocop_publish"]["tasks"]["approve_publication"] == "skipped"
     for day in truth["snapshot_dates"]:
         assert _counts(url, day) == truth["counts"][day], day
+    assert len(_decisions(url)) == 1
+
+    # New data arrives: the approval is asked again, and approved this time.
+    from ingest_files import write_xlsx
+
+    write_xlsx(inbox / "08" / "bo_sung.xlsx", title=False)
+    code, result, out = run_dags(env, "ocop_ingest", "ocop_publish")
+    assert code == 0, out[-5000:]
+    assert result["ocop_publish"]["tasks"]["approve_publication"] == "success"
     assert _decisions(url)[1:] == [(period, "approved", "demo (scripts/run_dags.py)", None, 1)]
     assert (tmp_path / "data" / "publications" / period / "counts.xlsx").exists()
 

@@ -124,7 +124,7 @@ def test_no_answer_or_leave_open_records_nothing(engine):
     with pytest.raises(ValueError, match="not an option"):
         d.apply_review_answer(engine, items[0], answer("Publish everything"), "review-1")
     with pytest.raises(ValueError, match="without the user"):
-        d.apply_review_answer(engine, items[0], {"chosen_options": [d.MERGE]}, "review-1")
+        d.apply_review_answer(engine, items[0], {"chosen_options": [items[0]["options"][0]]}, "review-1")
 
 
 def test_approval_page_shows_counts_changes_and_open_items_and_rejection_publishes_nothing(engine, tmp_path):
