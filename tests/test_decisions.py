@@ -186,3 +186,25 @@ def test_a_rejection_stands_until_the_warehouse_changes(engine, tmp_path):
     d.apply_review_answer(engine, items_by_kind(engine)["pair"][0], answer(d.MERGE, responded_at=later), "review-1")
     again = pipeline.publication_due(settings, today)                     # a decision changed the counts
     assert again["period"] == "2025-05" and "Publish the official OCOP counts of 2025-05" in again["body"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migration_0004_adds_the_approval_columns_and_tables_to_an_older_warehouse(kind, request):
+    from ocop.warehouse import downgrade
+
+    url = request.getfixturevalue("sqlite_url" if kind == "sqlite" else "pg_url")
+    upgrade(url)
+    downgrade(url, "0002")                        # the warehouse as it was before 0004
+    eng = make_engine(url)
+    try:
+        insp = sa.inspect(eng)
+        assert not {"publication_decision", "review_decision"} & set(insp.get_table_names())
+        assert not {"approved_by", "approved_at"} & {c["name"] for c in insp.get_columns("publication")}
+        upgrade(url)
+        insp = sa.inspect(eng)
+        assert {"publication_decision", "review_decision"} <= set(insp.get_table_names())
+        assert {"approved_by", "approved_at"} <= {c["name"] for c in insp.get_columns("publication")}
+        consolidate(eng, [HN, SG], "run-1")       # and it works
+        assert items_by_kind(eng)["conflict"]
+    finally:
+        eng.dispose()
