@@ -85,7 +85,8 @@ def _page_html() -> str:
     from ocop.monitor import stale_days_from_env
 
     settings = _settings()
-    page = status.build_status(_engine(settings.warehouse_url), settings.reports, dt.date.today())
+    page = status.build_status(_engine(settings.warehouse_url), settings.reports, dt.date.today(),
+                               publications_root=settings.publications)
     return status.render_html(page, report_url="reports/", stale_days=stale_days_from_env())
 
 
@@ -113,7 +114,8 @@ async def status_json(user=Depends(require_user)) -> JSONResponse:
 
     def build():
         settings = _settings()
-        page = status.build_status(_engine(settings.warehouse_url), settings.reports, dt.date.today())
+        page = status.build_status(_engine(settings.warehouse_url), settings.reports, dt.date.today(),
+                                   publications_root=settings.publications)
         return _jsonable(dataclasses.asdict(page))
 
     return JSONResponse(await asyncio.to_thread(build))

@@ -5,6 +5,11 @@ Airflow metadata database (``airflow_home/``) against the embedded SQLite wareho
 (``data/warehouse.db``), checks every task instance succeeded, and compares the official
 counts with the generator's ground truth. Running it again processes nothing new and leaves
 the counts unchanged.
+
+Decisions: ``ocop_publish`` asks a Ministry user to review open items and to approve the
+publication; nobody is there, so ``scripts/run_dags.py`` answers as ``demo (scripts/run_dags.py)``
+(review items left open, the publication approved), recorded as any answer is
+(docs/deployment.md, "Decisions").
 """
 
 from __future__ import annotations

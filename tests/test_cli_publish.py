@@ -23,9 +23,15 @@ def test_publish_once_then_refused_then_superseded(tmp_path):
     write_xlsx(inbox / "08" / "ds.xlsx")
     ocop("run", "--inbox", str(inbox), "--home", str(home))
 
-    out = ocop("publish", "--period", "2025-Q3", "--home", str(home)).stdout
+    out = ocop("publish", "--period", "2025-Q3", "--home", str(home), "--who", "lan.nguyen").stdout
     folder = home / "publications" / "2025-Q3"
-    assert "published 2025-Q3" in out
+    assert "published 2025-Q3" in out and "approved by lan.nguyen (ocop publish)" in out
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{home / 'warehouse.db'}")
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT approved_by FROM publication")) == "lan.nguyen (ocop publish)"
+    engine.dispose()
     assert {"counts.xlsx", "counts.csv", "chart.png"} <= {p.name for p in folder.iterdir()}
     rows = {r["province_code"]: r for r in csv.DictReader((folder / "counts.csv").open(encoding="utf-8"))}
     assert rows["08"]["total"] == "3" and rows["08"]["potential_5"] == "1"

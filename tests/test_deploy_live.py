@@ -1,14 +1,20 @@
 """A real deployment on this machine: the Airflow components as separate processes.
 
-``airflow api-server``, ``airflow scheduler`` and ``airflow dag-processor`` (LocalExecutor; no
-triggerer: nothing defers, and Asset-triggered runs are created by the scheduler) on a fresh
-PostgreSQL metadata database, the simple auth manager with a known user, the warehouse in a
-second fresh PostgreSQL database, the OCOP folders in tmp. The DAGs are unpaused and
-``ocop_ingest`` triggered through the REST API v2 with a JWT from ``POST /auth/token``; the run
-must succeed, the warehouse Asset must trigger ``ocop_publish``, and the official counts must
-equal the generator's ground truth. Then the status page (plugin) is checked: it refuses
-anonymous callers, and a headless Chromium logs in through Airflow's login page, opens the
-page in the Airflow UI and finds all 34 provinces and the counts (screenshot in
+``airflow api-server``, ``airflow scheduler``, ``airflow dag-processor`` and ``airflow
+triggerer`` (LocalExecutor; the triggerer runs the arrival watchers) on a fresh PostgreSQL
+metadata database, the simple auth manager with two known users (``ocop``, the Ministry user
+of ``OCOP_MINISTRY_USERS``, and ``clerk``, who is not), the warehouse in a second fresh
+PostgreSQL database, the OCOP folders in tmp. The DAGs are unpaused and ``ocop_ingest``
+triggered through the REST API v2 with a JWT from ``POST /auth/token``; the run must succeed,
+the warehouse Asset must trigger ``ocop_publish``, whose approval waits for a person: ``clerk``
+is refused (403), ``ocop`` rejects it (nothing published, the reason kept), and the official
+counts must equal the generator's ground truth. Then, in order: a province's file and its
+arrival marker are dropped and ``ocop_ingest`` starts with no trigger call (the triggerer's
+watcher); the review task waits; ``ocop`` answers it through REST and the override is recorded
+under ``ocop``; the approval waits; ``ocop`` approves and the month is frozen with its approver.
+Then the status page (plugin) is checked: it refuses anonymous callers, and a headless
+Chromium logs in through Airflow's login page, opens the page in the Airflow UI and finds all
+34 provinces, the counts and the link to the waiting decisions (screenshot in
 ``test-artifacts/``).
 
 The servers start once (one test, in phases); every process group is killed at the end, also when a
@@ -41,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 PG_SERVER = os.environ.get("OCOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 USER, ROLE = "ocop", "admin"
+CLERK = "clerk"          # may use the UI and the API (admin role) but is not a Ministry user
 DAG_IDS = ("ocop_ingest", "ocop_publish", "ocop_submission_status")
 TIMINGS: dict[str, float] = {}
 
@@ -192,7 +199,8 @@ def stack(tmp_path_factory, national):
     suffix = uuid.uuid4().hex[:8]
     meta_db, wh_db = f"ocop_live_meta_{suffix}", f"ocop_live_wh_{suffix}"
     port, password = _free_port(), secrets.token_urlsafe(12)
-    (tmp / "passwords.json").write_text(json.dumps({USER: password}))
+    clerk_password = secrets.token_urlsafe(12)
+    (tmp / "passwords.json").write_text(json.dumps({USER: password, CLERK: clerk_password}))
     stack = None
     _create_db(meta_db)
     _create_db(wh_db)
@@ -207,7 +215,7 @@ def stack(tmp_path_factory, national):
             AIRFLOW__CORE__PARALLELISM="4",
             AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
             AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
-            AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{USER}:{ROLE}",
+            AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{USER}:{ROLE},{CLERK}:{ROLE}",
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(tmp / "passwords.json"),
             AIRFLOW__CORE__LAZY_LOAD_PLUGINS="False",
             AIRFLOW__API__PORT=str(port),
@@ -221,6 +229,7 @@ def stack(tmp_path_factory, national):
             AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
             OCOP_INBOX=str(inbox),
             OCOP_WAREHOUSE_URL=wh_url,
+            OCOP_MINISTRY_USERS=USER,
         )
         t0 = time.monotonic()
         done = subprocess.run(["airflow", "db", "migrate"], env=env, capture_output=True, text=True, timeout=300,
@@ -228,10 +237,12 @@ def stack(tmp_path_factory, national):
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         TIMINGS["db_migrate_s"] = time.monotonic() - t0
         stack = Stack(tmp, env, port, password)
+        stack.clerk_password = clerk_password
         t0 = time.monotonic()
         stack.start("api-server", "api-server", "--port", str(port), "--host", "127.0.0.1", "--workers", "1")
         stack.start("dag-processor", "dag-processor")
         stack.start("scheduler", "scheduler")
+        stack.start("triggerer", "triggerer")
         _wait("the API server's health endpoint",
               lambda: httpx.get(f"{stack.base}/api/v2/monitor/health", timeout=5).status_code == 200, 180, stack)
         TIMINGS["api_server_up_s"] = time.monotonic() - t0
@@ -252,8 +263,9 @@ def stack(tmp_path_factory, national):
 
 # --------------------------------------------------------------------------- REST API v2
 
-def _token(stack: Stack) -> str:
-    r = httpx.post(f"{stack.base}/auth/token", json={"username": USER, "password": stack.password}, timeout=30)
+def _token(stack: Stack, user: str = USER) -> str:
+    password = stack.password if user == USER else stack.clerk_password
+    r = httpx.post(f"{stack.base}/auth/token", json={"username": user, "password": password}, timeout=30)
     assert r.status_code == 201, r.text
     return r.json()["access_token"]
 
@@ -306,9 +318,12 @@ def test_live_deployment(stack, api, national):
     the phases over two workers (each would start its own deployment)."""
     deployed = _deploy(stack, api, national)
     _check_ingest_publish_counts(stack, deployed, national)
+    # Checked against the generator's truth: before the arrival step, whose new Huế register
+    # (a full snapshot of one product) changes Huế's count and staleness on purpose.
     _check_submission_status_dag(stack, api, national)
     _check_status_page_authentication(stack)
     _check_status_page_in_the_ui_with_a_browser(stack, national)
+    _check_arrival_review_and_approval(stack, api, national)
 
 
 
@@ -343,13 +358,45 @@ def _deploy(stack, api, national) -> dict:
     states = {f"{other['dag_run_id']}:{k}": v for other in runs
               for k, v in _task_states(api, "ocop_ingest", other["dag_run_id"]).items()}
     t0 = time.monotonic()
-    publish = _wait("the Asset-triggered ocop_publish run",
-                    lambda: [r for r in _runs(api, "ocop_publish") if r["run_type"] == "asset_triggered"],
-                    180, stack, every=2)[0]
-    publish = _wait_run(stack, api, "ocop_publish", publish["dag_run_id"], 300)
+    # The month is not published by a schedule: the first ocop_publish run (the monthly one
+    # that unpausing started, or the Asset-triggered one) waits for a Ministry user. Review
+    # items, if dedupe left any, are answered "leave open".
+    def approval_waiting():
+        for r in _runs(api, "ocop_publish"):
+            if r["state"] == "running":
+                _leave_reviews_open(stack, api, r["dag_run_id"])
+                found = [d for d in _hitl(api, r["dag_run_id"]) if d["task_instance"]["task_id"] ==
+                         "approve_publication" and d["task_instance"]["state"] == "awaiting_input"]
+                if found:
+                    return r["dag_run_id"], found[0]
+        return None
+
+    run_id, approval = _wait("an ocop_publish approval waiting for input", approval_waiting, 300, stack, every=2)
+    assert "Counts by province and class" in approval["body"] and approval["options"] == ["Approve", "Reject"]
+    assert [u["id"] for u in approval["assigned_users"]] == [USER]
+    TIMINGS["ocop_publish_to_approval_s"] = time.monotonic() - t0
+    refused = _answer(stack, run_id, "approve_publication", -1, ["Approve"], {"reason": "tôi duyệt"}, user=CLERK)
+    assert refused.status_code == 403, refused.text                     # not a Ministry user
+    rejected = _answer(stack, run_id, "approve_publication", -1, ["Reject"], {"reason": "chờ Hà Nội gửi lại"})
+    assert rejected.status_code == 200, rejected.text
+    again = _answer(stack, run_id, "approve_publication", -1, ["Approve"], {"reason": ""})
+    assert again.status_code == 409, again.text                         # answered once
+    rejected_run = _wait_run(stack, api, "ocop_publish", run_id, 300)
+
+    # The warehouse Asset ocop_ingest emitted triggers ocop_publish; after the rejection it
+    # does not ask again (nothing changed since) and finishes.
+    def all_publish_runs_done():
+        rs = _runs(api, "ocop_publish")
+        for r in rs:
+            if r["state"] == "running":
+                _leave_reviews_open(stack, api, r["dag_run_id"])
+        done = all(r["state"] in ("success", "failed") for r in rs)
+        return rs if done and any(r["run_type"] == "asset_triggered" for r in rs) else None
+
+    publish_runs = _wait("every ocop_publish run to finish", all_publish_runs_done, 300, stack, every=2)
     TIMINGS["ocop_publish_run_s"] = time.monotonic() - t0
-    return {"run": run, "runs": runs, "states": states, "publish": publish,
-            "publish_states": _task_states(api, "ocop_publish", publish["dag_run_id"])}
+    return {"run": run, "runs": runs, "states": states, "publish": rejected_run, "publish_runs": publish_runs,
+            "publish_states": _task_states(api, "ocop_publish", run_id)}
 
 
 def _check_ingest_publish_counts(stack, deployed, national):
@@ -360,11 +407,19 @@ def _check_ingest_publish_counts(stack, deployed, national):
     mapped = [k for k in states if ":process_submission[" in k]
     assert len(mapped) == len(truth["files"]), states
     assert all(states[k] == "success" for k in mapped), states
-    # A run that found nothing new has an empty mapping: its process_submission is "skipped".
-    assert all(v == "success" or (v == "skipped" and k.endswith(":process_submission")) for k, v in states.items()), \
-        states
-    # The warehouse Asset ocop_ingest emitted triggered ocop_publish.
+    # A run that found nothing new has an empty mapping: its process_submission is "skipped",
+    # and so is its consolidate (no warehouse event: ocop_publish is not asked again).
+    assert all(v == "success" or (v == "skipped" and k.endswith((":process_submission", ":consolidate")))
+               for k, v in states.items()), states
+    # The approval was rejected: nothing is published, the reason is kept; the Asset-triggered
+    # ocop_publish ran too.
+    assert all(r["state"] == "success" for r in deployed["publish_runs"]), deployed["publish_runs"]
     assert deployed["publish"]["state"] == "success", deployed["publish_states"]
+    assert deployed["publish_states"]["publish_period"] == "success", deployed["publish_states"]
+    period = _previous_month(dt.date.today())
+    assert _rows(stack.wh_url, "SELECT period, decision, decided_by, reason, publication_id FROM publication_decision") \
+        == [(period, "rejected", USER, "chờ Hà Nội gửi lại", None)]
+    assert _rows(stack.wh_url, "SELECT publication_id FROM publication") == []
 
     for day in truth["snapshot_dates"]:
         assert _counts(stack.wh_url, day) == truth["counts"][day], day
@@ -372,6 +427,162 @@ def _check_ingest_publish_counts(stack, deployed, national):
     for f in truth["files"]:
         assert any((reports / f["province_code"]).glob("*/report.json")), f["path"]
     assert (Path(stack.env["OCOP_HOME"]) / "publications" / "current" / "counts.csv").exists()
+
+
+# --------------------------------------------------------------------------- decisions
+
+def _previous_month(today: dt.date) -> str:
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
+
+
+def _rows(url: str, sql: str) -> list[tuple]:
+    import sqlalchemy as sa
+
+    from ocop.warehouse import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(sql)).all()]
+    finally:
+        engine.dispose()
+
+
+def _hitl(api, run_id: str) -> list[dict]:
+    r = api.get(f"/dags/ocop_publish/dagRuns/{run_id}/hitlDetails", params={"limit": 100})
+    r.raise_for_status()
+    return list(r.json()["hitl_details"])
+
+
+def _wait_for_input(stack, api, run_id: str, task_id: str, timeout: float, leave_reviews_open: bool = False) -> dict:
+    """The HITL detail of ``task_id`` once its task is waiting for a person."""
+    def waiting():
+        if leave_reviews_open:
+            _leave_reviews_open(stack, api, run_id)
+        found = [d for d in _hitl(api, run_id) if d["task_instance"]["task_id"] == task_id
+                 and d["task_instance"]["state"] == "awaiting_input" and not d["response_received"]]
+        if not found:
+            run = api.get(f"/dags/ocop_publish/dagRuns/{run_id}").json()
+            assert run["state"] == "running", (run, _task_states(api, "ocop_publish", run_id))
+        return found[0] if found else None
+
+    return _wait(f"{task_id} waiting for input in {run_id}", waiting, timeout, stack, every=2)
+
+
+def _answer(stack, run_id: str, task_id: str, map_index: int, options: list[str], params: dict,
+            user: str = USER) -> httpx.Response:
+    """A person's answer through the REST API v2, with that person's own token."""
+    return httpx.patch(
+        f"{stack.base}/api/v2/dags/ocop_publish/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails",
+        json={"chosen_options": options, "params_input": params},
+        headers={"Authorization": f"Bearer {_token(stack, user)}"}, timeout=30)
+
+
+def _leave_reviews_open(stack, api, run_id: str, keep: tuple[int, ...] = ()) -> None:
+    """Answer "leave open" to every waiting review item but those of ``keep``."""
+    for d in _hitl(api, run_id):
+        ti = d["task_instance"]
+        if ti["task_id"] == "review" and ti["map_index"] not in keep and not d["response_received"] \
+                and ti["state"] == "awaiting_input":
+            r = _answer(stack, run_id, "review", ti["map_index"], ["Leave open (decide later)"], {"reason": ""})
+            assert r.status_code == 200, r.text
+
+
+def _check_arrival_review_and_approval(stack, api, national):
+    """A file arrives; nobody triggers anything; the Ministry decides the review item and
+    approves the publication, through the REST API as a person would."""
+    from ingest_files import write_xlsx
+    from ocop.ingest.sources import arrival_marker, mark_arrival
+
+    inbox, _truth = national
+    # The new register of 46 (Huế) lists a product Hà Nội also registers: one product in two
+    # provinces, a question for the Ministry.
+    owner, name, rating, decision_no, decided, group = _rows(stack.wh_url, """
+        SELECT pv.owner, pv.product_name, pv.rating_class, pv.decision_no, pv.decision_date, g.name
+        FROM product_version pv JOIN ref_product_group g ON g.code = pv.group_code
+        WHERE pv.province_code = '01' AND pv.is_current AND pv.rating_class IN ('3', '4')
+        ORDER BY pv.product_id LIMIT 1""")[0]
+    stars = {"3": "3 sao", "4": "4 sao"}[rating]
+    header = ["STT", "Tên sản phẩm", "Chủ thể", "Nhóm sản phẩm", "Hạng sao", "Số quyết định", "Ngày quyết định"]
+    ingest_before = {r["dag_run_id"] for r in _runs(api, "ocop_ingest")}
+    publish_before = {r["dag_run_id"] for r in _runs(api, "ocop_publish")}
+    (inbox / "46").mkdir(exist_ok=True)
+    later = dt.datetime.combine(dt.date.fromisoformat(str(decided)[:10]) + dt.timedelta(days=30), dt.time())
+    write_xlsx(inbox / "46" / "danh_sach_ocop_hue.xlsx", header=header, title=False, total=False,
+               rows=[[1, name, owner, group, stars, f"9{decision_no}", later]])   # Huế's decision is the latest
+    t0 = time.monotonic()
+    marker = mark_arrival(inbox, "46")
+
+    # 1. The run starts with no trigger call: the triggerer's watcher consumed the marker.
+    ingest = _wait("ocop_ingest started by the arrival marker",
+                   lambda: [r for r in _runs(api, "ocop_ingest")
+                            if r["dag_run_id"] not in ingest_before and r["run_type"] == "asset_triggered"],
+                   120, stack, every=2)[0]
+    TIMINGS["arrival_to_ingest_run_s"] = time.monotonic() - t0
+    assert TIMINGS["arrival_to_ingest_run_s"] < 60, TIMINGS
+    assert not arrival_marker(inbox, "46").exists() and (inbox / "46" / "danh_sach_ocop_hue.xlsx").exists()
+    done = _wait_run(stack, api, "ocop_ingest", ingest["dag_run_id"], 300)
+    assert done["state"] == "success", _task_states(api, "ocop_ingest", ingest["dag_run_id"])
+    assert [k for k in _task_states(api, "ocop_ingest", ingest["dag_run_id"]) if k.startswith("process_submission[")] \
+        == ["process_submission[0]"]                                     # the new file, once
+    assert marker.name == "46.ready"
+
+    # 2. The review task waits for the Ministry.
+    publish = _wait("the next ocop_publish run",
+                    lambda: [r for r in _runs(api, "ocop_publish") if r["dag_run_id"] not in publish_before],
+                    180, stack, every=2)[0]
+    run_id = publish["dag_run_id"]
+
+    def conflict_waiting():
+        others = [d["task_instance"]["map_index"] for d in _hitl(api, run_id) if "46" in d["subject"]]
+        _leave_reviews_open(stack, api, run_id, keep=tuple(others))
+        found = [d for d in _hitl(api, run_id) if d["task_instance"]["task_id"] == "review"
+                 and d["task_instance"]["state"] == "awaiting_input" and "46" in d["subject"]]
+        return found[0] if found else None
+
+    item = _wait("the review of the product in 01 and 46", conflict_waiting, 300, stack, every=2)
+    map_index = item["task_instance"]["map_index"]
+    assert item["options"] == ["Same product, counted in 01 Hà Nội", "Same product, counted in 46 Huế",
+                               "Different products (keep apart)", "Leave open (decide later)"], item["options"]
+    assert owner in item["body"] and "now in **46" in item["body"]
+
+    # 3. Answered through REST: a non-Ministry user is refused; the Ministry user's answer is
+    #    recorded as an override under their name.
+    refused = _answer(stack, run_id, "review", map_index, ["Different products (keep apart)"], {"reason": "x"},
+                      user=CLERK)
+    assert refused.status_code == 403, refused.text
+    ok = _answer(stack, run_id, "review", map_index, ["Different products (keep apart)"],
+                 {"reason": "hai HTX khác nhau"})
+    assert ok.status_code == 200, ok.text
+
+    # 4. The approval waits, and its page reflects the decision just made.
+    approval = _wait_for_input(stack, api, run_id, "approve_publication", 300, leave_reviews_open=True)
+    overrides = _rows(stack.wh_url, "SELECT action, who, why FROM dedupe_override")
+    assert overrides == [("split", USER, "hai HTX khác nhau")], overrides
+    assert _rows(stack.wh_url, "SELECT decision, who FROM review_decision") == [("split", USER)]
+    assert sorted(r[0] for r in _rows(stack.wh_url, f"SELECT province_code FROM product_version "
+                                                    f"WHERE is_current AND owner = '{owner.replace(chr(39), chr(39) * 2)}' "
+                                                    f"AND product_name = '{name.replace(chr(39), chr(39) * 2)}'")) \
+        == ["01", "46"]                                                  # kept apart: one in each province
+    assert "Changes from the previous publication" in approval["body"]
+
+    # 5. Approved: the month is frozen with its approver, printed in the workbook.
+    ok = _answer(stack, run_id, "approve_publication", -1, ["Approve"], {"reason": "đã kiểm tra"})
+    assert ok.status_code == 200, ok.text
+    done = _wait_run(stack, api, "ocop_publish", run_id, 300)
+    assert done["state"] == "success", _task_states(api, "ocop_publish", run_id)
+    period = _previous_month(dt.date.today())
+    published = _rows(stack.wh_url, "SELECT period, status, approved_by FROM publication")
+    assert published == [(period, "published", USER)], published
+    assert _rows(stack.wh_url, "SELECT decision, decided_by FROM publication_decision ORDER BY decision_id") \
+        == [("rejected", USER), ("approved", USER)]
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(Path(stack.env["OCOP_HOME"]) / "publications" / period / "counts.xlsx")[
+        "Theo tỉnh và hạng sao"]
+    assert any(str(r[0].value).startswith(f"Phê duyệt công bố: {USER}, lúc ") for r in sheet.iter_rows() if r[0].value)
+    TIMINGS["arrival_to_publication_s"] = time.monotonic() - t0
 
 
 def _check_submission_status_dag(stack, api, national):
@@ -453,6 +664,8 @@ def _check_status_page_in_the_ui_with_a_browser(stack, national):
             assert sum(shown) == expected_total
             assert f"{expected_total:,}" in page.locator("#national-total").inner_text()
             assert page.locator("svg rect").count() > 4
+            # The waiting decisions: a link to Airflow's Required Actions.
+            assert page.locator("a#decisions").get_attribute("href") == "../required_actions?response_received=false"
             # A province's report link opens its report.json.
             link = page.locator("a", has_text="report.json").first
             with page.expect_response(lambda r: r.url.endswith("report.json")) as resp:

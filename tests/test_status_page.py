@@ -78,7 +78,7 @@ def test_html_is_self_contained_and_shows_everything(built):
     assert 'href="reports/01/' in html and "report.json" in html
     assert re.search(rf'<tr class="rejected[^"]*" data-province="{built.late_rejected.parts[0]}"', html)
     never = next(c for c in sorted(PROVINCES) if c not in built.subset)
-    assert re.search(rf'<tr class="none stale" data-province="{never}"', html)
+    assert re.search(rf'<tr class="none stale( late)?" data-province="{never}"', html)
     # Text from submissions is escaped.
     evil = status.StatusPage(built.today, [status.ProvinceStatus(
         "01", "Hà Nội", latest_file_name="<img src=x onerror=1>.xlsx", latest_outcome="accepted")])
@@ -159,3 +159,25 @@ def test_the_row_shows_the_snapshot_applied_not_the_last_file_landed(tmp_path):
     assert p.arrival_report_json and p.arrival_report_json.startswith("01/") and "d-moi" in p.arrival_report_json
     tr = re.search(r'<tr class="([^"]*)" data-province="01">(.*?)</tr>', html).groups()
     assert tr[0] == "rejected arrival-differs" and "d-moi.xlsx" in tr[1] and "a-cuoi-nam.xlsx" in tr[1]
+
+
+def test_waiting_decisions_link_to_airflow_and_late_provinces_are_listed(built, tmp_path):
+    import json
+
+    from ocop import pipeline
+
+    settings = pipeline.Settings.from_env(publications=tmp_path / "publications", warehouse_url=built.settings.warehouse_url)
+    listed = pipeline.write_open_items(settings)               # what ocop_publish's review_items writes
+    today = dt.date.fromisoformat(built.last_snapshot.isoformat()[:8] + "01") + dt.timedelta(days=75)
+    page = status.build_status(built.engine, built.settings.reports, today, publications_root=settings.publications)
+    assert [i["key"] for i in page.open_items] == [i["key"] for i in listed]
+    saved = json.loads((settings.publications / "current" / "open_review_items.json").read_text(encoding="utf-8"))
+    assert len(saved["items"]) == len(listed)
+    html = status.render_html(page)
+    assert 'id="decisions" href="../required_actions?response_received=false" target="_top"' in html
+    assert f"{len(listed)} mục rà soát chưa quyết định" in html
+    # The reporting month is the one before `today`; its deadline (the 10th after) has passed,
+    # and no province sent a register dated in that month: all 34 are late.
+    assert page.deadline["passed"] and len(page.deadline["late"]) == 34
+    assert html.count('<li data-province="') == 34 and "nộp muộn" in html
+    assert re.search(r'<tr class="accepted( stale)? late" data-province="01"', html)

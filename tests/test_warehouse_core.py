@@ -11,6 +11,7 @@ The scenario: Hà Nội (01) and TP. Hồ Chí Minh (79) each send two snapshots
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from datetime import date
@@ -304,7 +305,8 @@ def test_publish_freezes_counts_and_files(engine, tmp_path):
     from ocop.warehouse.publish import PublicationExists, publish
 
     load(engine, [HN1, SG1])
-    folder = publish(engine, "2025-Q2", tmp_path)
+    folder = publish(engine, "2025-Q2", tmp_path, approved_by="Nguyễn Thị Lan",
+                     approved_at=dt.datetime(2025, 7, 2, 9, 30, tzinfo=dt.timezone.utc))
     assert folder == tmp_path / "2025-Q2"
     assert (folder / "counts.csv").read_text(encoding="utf-8").splitlines()[-1] == "VN,Toàn quốc,4,1,0,1,6,100.0"
     assert (folder / "chart.png").read_bytes()[:4] == b"\x89PNG"
@@ -314,11 +316,15 @@ def test_publish_freezes_counts_and_files(engine, tmp_path):
     assert [c.value for c in sheet[1]][:3] == ["Mã tỉnh", "Tỉnh/thành phố", "3 sao"]
     assert [c.value for c in sheet[36]][:2] == ["VN", "Toàn quốc"]
     assert any("30/06/2025" in str(r[0].value) for r in sheet.iter_rows(min_row=37) if r[0].value)
+    notes = [str(r[0].value) for r in sheet.iter_rows(min_row=37) if r[0].value]
+    assert "Phê duyệt công bố: Nguyễn Thị Lan, lúc 09:30 02/07/2025 (UTC)." in notes
 
+    with pytest.raises(ValueError, match="who approved"):
+        publish(engine, "2025-Q3", tmp_path)    # nobody publishes anonymously
     with pytest.raises(PublicationExists):
-        publish(engine, "2025-Q2", tmp_path)
+        publish(engine, "2025-Q2", tmp_path, approved_by="Nguyễn Thị Lan")
     load(engine, [HN2, SG2])                    # late data changes the quarter's count
-    publish(engine, "2025-Q2", tmp_path, supersede_reason="Hà Nội gửi bổ sung")
+    publish(engine, "2025-Q2", tmp_path, supersede_reason="Hà Nội gửi bổ sung", approved_by="Trần Văn Minh")
     with engine.connect() as conn:
         pubs = conn.execute(sa.text("SELECT publication_id, status, superseded_reason, superseded_by "
                                     "FROM publication ORDER BY publication_id")).all()
@@ -327,6 +333,15 @@ def test_publish_freezes_counts_and_files(engine, tmp_path):
             "WHERE dimension = 'province_class' AND province_code = 'VN' AND key = 'total'")).all())
     assert [tuple(p) for p in pubs] == [(1, "superseded", "Hà Nội gửi bổ sung", 2), (2, "published", None, None)]
     assert totals == {1: 6, 2: 5}               # the superseded figures are kept as published
+    with engine.connect() as conn:
+        approvals = conn.execute(sa.text("SELECT publication_id, approved_by, approved_at FROM publication "
+                                         "ORDER BY publication_id")).all()
+        decisions = conn.execute(sa.text("SELECT period, decision, decided_by, publication_id "
+                                         "FROM publication_decision ORDER BY decision_id")).all()
+    assert [(a[0], a[1]) for a in approvals] == [(1, "Nguyễn Thị Lan"), (2, "Trần Văn Minh")]
+    assert str(approvals[0][2])[:16] == "2025-07-02 09:30"
+    assert [tuple(d) for d in decisions] == [("2025-Q2", "approved", "Nguyễn Thị Lan", 1),
+                                             ("2025-Q2", "approved", "Trần Văn Minh", 2)]
     for statement in ("UPDATE published_count SET n = n + 1", "DELETE FROM published_count"):
         with pytest.raises(sa.exc.DBAPIError), engine.begin() as conn:
             conn.execute(sa.text(statement))

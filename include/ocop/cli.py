@@ -139,20 +139,28 @@ def generate(
 def publish(
     period: Annotated[str, typer.Option("--period", help="2026-Q2, 2026-06 or 2026 (counts as of the period's last day).")],
     supersede_reason: Annotated[Optional[str], typer.Option(help="Re-publish an already published period, recording why.")] = None,
+    who: Annotated[Optional[str], typer.Option("--who", help="Who approves this publication (default: your login name).")] = None,
     warehouse: WarehouseOpt = None,
     home: HomeOpt = None,
 ) -> None:
-    """Freeze the official counts of a period and write the Ministry's workbook, CSV and chart."""
+    """Freeze the official counts of a period and write the Ministry's workbook, CSV and chart.
+
+    For scripted use: the publication is recorded as approved by ``<who> (ocop publish)``. The
+    scheduled publication asks a Ministry user in Airflow instead (docs/deployment.md)."""
+    import getpass
+
     from ocop import pipeline
     from ocop.warehouse.publish import PublicationExists
 
+    approver = f"{(who or getpass.getuser()).strip()} (ocop publish)"
     try:
-        path = pipeline.publish(_settings(warehouse, home), period, supersede_reason=supersede_reason)
+        path = pipeline.publish(_settings(warehouse, home), period, supersede_reason=supersede_reason,
+                                approved_by=approver)
     except PublicationExists as exc:
         typer.echo(f"not published: {exc}. Published counts never change; to replace them, run again "
                    f"with --supersede-reason \"why\".", err=True)
         raise typer.Exit(1)
-    typer.echo(f"published {period}: {path}")
+    typer.echo(f"published {period}: {path} (approved by {approver})")
 
 
 @dedupe_app.command("review")

@@ -7,6 +7,9 @@
   gives the log notifier always, and the e-mail notifier when ``OCOP_SMTP_HOST`` and
   ``OCOP_ALERT_TO`` (comma-separated addresses) are set; :func:`notify_all` sends to every
   notifier and never lets one broken notifier stop the others.
+- :func:`check_deadline`: once a reporting period's submission deadline (configured:
+  :func:`submission_deadline`) has passed, the provinces with no accepted register for it;
+  the daily ``ocop_submission_status`` DAG chases them through the same notifiers.
 - :func:`task_failure_callback` is an ``on_failure_callback`` for Airflow tasks. It reads the
   callback context as a plain mapping, so this module does not import Airflow.
 """
@@ -132,6 +135,89 @@ def check_submissions(engine: Engine, today: dt.date | None = None, stale_days: 
             rejected.append(RejectedProvince(code, prov.short_name, r["submission_id"], r["file_name"],
                                              _iso(r["received_at"]), r["file_rule"], r["file_message"]))
     return SubmissionCheck(today.isoformat(), stale_days, stale, rejected)
+
+
+# --------------------------------------------------------------------------- deadlines
+
+DEFAULT_DEADLINE_DAY = 10
+
+
+@dataclass(frozen=True)
+class LateProvince:
+    province_code: str
+    province_name: str
+    last_accepted_snapshot: str | None
+
+
+@dataclass(frozen=True)
+class DeadlineCheck:
+    """Provinces without an accepted snapshot for ``period`` once its deadline has passed."""
+
+    as_of: str
+    period: str
+    deadline: str
+    passed: bool
+    late: list[LateProvince] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"as_of": self.as_of, "period": self.period, "deadline": self.deadline, "passed": self.passed,
+                "late": [asdict(x) for x in self.late]}
+
+    def message(self) -> tuple[str, str]:
+        subject = (f"[OCOP] {len(self.late)} province(s) missed the {self.period} submission deadline "
+                   f"({self.deadline})")
+        lines = [f"Submission deadline for {self.period}: {self.deadline} (checked {self.as_of}).",
+                 "No accepted register dated in or after the period from:", ""]
+        lines += [f"  {x.province_code} {x.province_name}: last accepted snapshot {x.last_accepted_snapshot or 'never'}"
+                  for x in self.late]
+        return subject, "\n".join(lines) + "\n"
+
+
+def reporting_period(today: dt.date) -> str:
+    """The period being collected: the month before ``today`` (``YYYY-MM``)."""
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
+
+
+def submission_deadline(period: str, deadlines_file: str | os.PathLike | None = None,
+                        day: int | None = None) -> dt.date:
+    """The configured deadline of a month ``YYYY-MM``: its entry in the deadlines file
+    (``OCOP_DEADLINES``, YAML ``{"2026-11": 2026-12-12}``), else day ``OCOP_DEADLINE_DAY``
+    (default 10) of the following month."""
+    import yaml
+
+    path = deadlines_file if deadlines_file is not None else os.environ.get("OCOP_DEADLINES")
+    if path and os.path.exists(path):
+        configured = yaml.safe_load(open(path, encoding="utf-8")) or {}
+        if not isinstance(configured, dict):
+            raise ValueError(f"{path}: expected a mapping period -> date, got {type(configured).__name__}")
+        if period in configured:
+            value = configured[period]
+            return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    year, month = (int(x) for x in period.split("-"))
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    day = day if day is not None else int(os.environ.get("OCOP_DEADLINE_DAY") or DEFAULT_DEADLINE_DAY)
+    return dt.date(year, month, min(max(day, 1), 28))
+
+
+def check_deadline(engine: Engine, today: dt.date | None = None, period: str | None = None,
+                   deadline: dt.date | None = None) -> DeadlineCheck:
+    """Once ``period``'s deadline has passed, the provinces with no accepted snapshot dated on
+    or after the period's first day (their register for the period is missing)."""
+    today = today or dt.date.today()
+    period = period or reporting_period(today)
+    deadline = deadline or submission_deadline(period)
+    start = dt.date.fromisoformat(f"{period}-01")
+    sub = s.submission
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(sub.c.province_code, sa.func.max(sub.c.snapshot_date))
+                            .where(sub.c.outcome == s.ACCEPTED).group_by(sub.c.province_code)).all()
+    last = {code: _as_date(d) for code, d in rows}
+    passed = today > deadline
+    late = [LateProvince(code, prov.short_name, _iso(last.get(code)))
+            for code, prov in sorted(PROVINCES.items())
+            if passed and (last.get(code) is None or last[code] < start)]
+    return DeadlineCheck(today.isoformat(), period, deadline.isoformat(), passed, late)
 
 
 # --------------------------------------------------------------------------- notifiers

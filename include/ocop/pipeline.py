@@ -37,6 +37,8 @@ log = logging.getLogger("ocop.pipeline")
 # What the DAGs share (plain data: this package does not import Airflow).
 WAREHOUSE_ASSET_NAME = "ocop_national_warehouse"
 WAREHOUSE_ASSET_URI = "ocop://warehouse/product_version"  # emitted by ocop_ingest, schedules ocop_publish
+ARRIVALS_ASSET_NAME = "ocop_province_arrivals"
+ARRIVALS_ASSET_URI = "ocop://inbox/arrivals"  # watched by the triggerer, schedules ocop_ingest
 DAG_DEFAULT_ARGS = {
     "owner": "ocop-data-engineering",
     "retries": 2,
@@ -130,8 +132,20 @@ def discover(settings: Settings, settle_seconds: float | None = None) -> list[di
                 continue
             seen.add(key)
             items.append({**inc.__dict__, "location": str(local), "sha256": digest})
+        remark_unsettled(source, settings)
     log.info("discovered %d new submission(s) from %d source(s)", len(items), len(sources))
     return items
+
+
+def remark_unsettled(source, settings: Settings) -> None:
+    """A drop-folder file still being written is left for later; its province's arrival
+    marker is written again so the watcher starts the next run once it settles (instead of
+    waiting for the hourly run)."""
+    from ocop.ingest.sources import mark_arrival
+
+    for code in sorted(getattr(source, "unsettled", ()) or ()):
+        log.info("province %s has a file still being written: arrival marked again", code)
+        mark_arrival(settings.inbox, code)
 
 
 def _listed(source) -> list[Incoming]:
@@ -376,10 +390,14 @@ def run(settings: Settings, run_id: str | None = None, settle_seconds: float | N
     return {"run_id": run_id, "submissions": results, "consolidation": summary}
 
 
-def publish(settings: Settings, period: str, supersede_reason: str | None = None) -> str:
+def publish(settings: Settings, period: str, supersede_reason: str | None = None, approved_by: str | None = None,
+            approved_at: dt.datetime | None = None, run_id: str | None = None) -> str:
+    """Freeze ``period``; ``approved_by`` is who approved it (the Airflow user who answered the
+    approval task, or the login of whoever ran ``ocop publish``)."""
     from ocop.warehouse.publish import publish as wh_publish
 
-    return str(wh_publish(engine_for(settings), period, settings.publications, supersede_reason=supersede_reason))
+    return str(wh_publish(engine_for(settings), period, settings.publications, supersede_reason=supersede_reason,
+                          approved_by=approved_by, approved_at=approved_at, run_id=run_id))
 
 
 def refresh_current_counts(settings: Settings, as_of: dt.date | None = None) -> dict:
@@ -397,19 +415,125 @@ def refresh_current_counts(settings: Settings, as_of: dt.date | None = None) -> 
     return {"as_of": day.isoformat(), "national": national, "folder": str(folder)}
 
 
+# --------------------------------------------------------------------------- people decide
+
+def ministry_users() -> list[dict]:
+    """The Airflow users who answer the review and approval tasks (``OCOP_MINISTRY_USERS``,
+    comma-separated user ids; empty: anyone allowed to answer on the DAG). ``HITLUser`` dicts."""
+    ids = [u.strip() for u in (os.environ.get("OCOP_MINISTRY_USERS") or "").split(",") if u.strip()]
+    return [{"id": u, "name": u} for u in ids]
+
+
+def review_items(settings: Settings, run_dir: Path) -> list[dict]:
+    """The open review items, written to ``<run_dir>/review_items.json`` (the answers are
+    matched to them by position); returns what each review task shows (``subject``, ``body``,
+    ``options``, ``defaults``)."""
+    from ocop.warehouse.decisions import MAX_ITEMS
+
+    everything = write_open_items(settings)
+    items = everything[:MAX_ITEMS]
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "review_items.json").write_text(json.dumps(items, ensure_ascii=False, indent=1), encoding="utf-8")
+    log.info("%d review item(s) open, %d asked in this run", len(everything), len(items))
+    return [{k: item[k] for k in ("subject", "body", "options", "defaults")} for item in items]
+
+
+OPEN_ITEMS_FILE = "open_review_items.json"
+
+
+def write_open_items(settings: Settings) -> list[dict]:
+    """Every open review item, also written to ``publications/current/open_review_items.json``
+    (what the status page lists)."""
+    from ocop.warehouse.decisions import open_review_items
+
+    items = open_review_items(engine_for(settings), limit=None)
+    folder = settings.publications / "current"
+    folder.mkdir(parents=True, exist_ok=True)
+    listed = [{k: i.get(k) for k in ("key", "kind", "subject")} for i in items]
+    tmp = folder / f".{OPEN_ITEMS_FILE}.tmp"
+    tmp.write_text(json.dumps({"as_of": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                               "items": listed}, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, folder / OPEN_ITEMS_FILE)
+    return items
+
+
+def apply_review(answers: list[dict | None], settings: Settings, run_dir: Path, run_id: str) -> dict:
+    """Record the answers (``answers[i]`` answers item ``i`` of ``review_items``; ``None`` or
+    "leave open": the item stays open), then refresh today's counts."""
+    from ocop.warehouse.decisions import apply_review_answer
+
+    path = Path(run_dir) / "review_items.json"
+    items = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    engine = engine_for(settings)
+    done = [apply_review_answer(engine, item, answer, run_id) for item, answer in zip(items, answers)]
+    decided = [d for d in done if d["decision"] != "open"]
+    log.info("review: %d decided, %d left open: %s", len(decided), len(done) - len(decided), decided)
+    counts = refresh_current_counts(settings) if decided else None
+    still_open = len(write_open_items(settings)) if decided else None
+    return {"decided": decided, "open": len(done) - len(decided), "counts": counts, "still_open": still_open}
+
+
+def publication_due(settings: Settings, today: dt.date | None = None) -> dict | None:
+    """The last finished month's approval page, or None when it is already published, or was
+    rejected and nothing changed since (a new file or a review answer asks again)."""
+    from ocop.warehouse import schema
+    from ocop.warehouse.decisions import publication_summary, standing_rejection
+
+    period = previous_month(today or dt.date.today())
+    engine = engine_for(settings)
+    p = schema.publication
+    with engine.connect() as conn:
+        if conn.scalar(sa.select(p.c.publication_id).where(p.c.period == period, p.c.status == "published")):
+            log.info("period %s is already published: nothing to approve", period)
+            return None
+    if rejected := standing_rejection(engine, period):
+        log.info("period %s was rejected by %s at %s (%s) and nothing changed since: not asked again",
+                 period, rejected["decided_by"], rejected["decided_at"], rejected["reason"])
+        return None
+    summary = publication_summary(engine, period)
+    return {"period": period, "subject": f"Publish the official OCOP counts of {period}?",
+            "body": summary["body"], "national_total": summary["national_total"]}
+
+
+APPROVE, REJECT = "Approve", "Reject"
+
+
+def decide_publication(due: dict, answer: dict, settings: Settings, run_id: str | None = None) -> dict:
+    """Act on the approval answer: Approve freezes the period with the approver; Reject
+    publishes nothing and records the reason."""
+    from ocop.warehouse.decisions import _at, _who
+    from ocop.warehouse.publish import PublicationExists, record_rejection
+
+    choice = (answer.get("chosen_options") or [None])[0]
+    who, at = _who(answer), _at(answer)
+    reason = ((answer.get("params_input") or {}).get("reason") or "").strip()
+    period = due["period"]
+    if choice == APPROVE:
+        try:
+            folder = publish(settings, period, approved_by=who, approved_at=at, run_id=run_id)
+        except PublicationExists:
+            log.info("period %s was published meanwhile: left as it is", period)
+            return {"period": period, "decision": "approved", "published": None, "approved_by": who}
+        log.info("%s approved by %s at %s: published to %s", period, who, at, folder)
+        return {"period": period, "decision": "approved", "published": folder, "approved_by": who}
+    if choice == REJECT:
+        record_rejection(engine_for(settings), period, who, reason, at=at, run_id=run_id)
+        log.warning("%s rejected by %s: %s (nothing published)", period, who, reason or "(no reason given)")
+        return {"period": period, "decision": "rejected", "published": None, "rejected_by": who, "reason": reason}
+    raise ValueError(f"the approval answer must be {APPROVE!r} or {REJECT!r}, not {choice!r}")
+
+
+def check_deadline(settings: Settings, today: dt.date | None = None) -> dict:
+    """The reporting period's deadline check; chases the late provinces through the notifiers."""
+    from ocop.monitor import check_deadline as _check, notify_all
+
+    result = _check(engine_for(settings), today)
+    errors = notify_all(*result.message()) if result.late else []
+    return {**result.as_dict(), "notify_errors": errors}
+
+
 def previous_month(today: dt.date) -> str:
     first = today.replace(day=1)
     last = first - dt.timedelta(days=1)
     return f"{last.year:04d}-{last.month:02d}"
-
-
-def publish_previous_month(settings: Settings, today: dt.date | None = None) -> dict:
-    """Publish the last finished month unless it is published already."""
-    from ocop.warehouse.publish import PublicationExists
-
-    period = previous_month(today or dt.date.today())
-    try:
-        return {"period": period, "published": publish(settings, period)}
-    except PublicationExists:
-        log.info("period %s is already published: left as it is", period)
-        return {"period": period, "published": None}

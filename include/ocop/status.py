@@ -10,7 +10,10 @@ received / accepted / warned / rejected, that snapshot date and the days since t
 ``report.json`` of that submission (found by submission id under
 ``<reports>/<code>/*/report.json``). When the province's latest arrival is another file (a
 rejected file, or an older snapshot sent later), the row shows that file too and says so.
-Files that arrived in one run count as arriving together. Nationally: the official counts as of the page's date
+Files that arrived in one run count as arriving together. Below the table: the decisions
+waiting for the Ministry (the open review items ``ocop_publish`` listed, with a link to
+Airflow's Required Actions) and the provinces late for the reporting period's deadline
+(:func:`ocop.monitor.check_deadline`). Nationally: the official counts as of the page's date
 (:func:`ocop.warehouse.counts_as_of`, the one definition of a count) with an inline SVG chart.
 The HTML is self-contained (no script, no external CSS or fonts: the servers are offline).
 """
@@ -70,6 +73,9 @@ class StatusPage:
     provinces: list[ProvinceStatus]
     counts: dict[str, dict[str, int]] = field(default_factory=dict)   # code -> {stars_3.., total}
     national: dict[str, int] = field(default_factory=dict)
+    # Decisions waiting for the Ministry (ocop_publish's review), and the deadline check.
+    open_items: list[dict] = field(default_factory=list)               # {key, kind, subject}
+    deadline: dict = field(default_factory=dict)                       # ocop.monitor.DeadlineCheck.as_dict()
 
 
 def _date(value) -> dt.date | None:
@@ -150,8 +156,22 @@ def report_index(reports_root: Path, province_code: str) -> dict[str, Path]:
     return found
 
 
-def build_status(engine: Engine, reports_root: Path | None, today: dt.date | None = None) -> StatusPage:
+def open_items(publications_root: Path | None) -> list[dict]:
+    """The open review items as the last ``ocop_publish`` run listed them
+    (``publications/current/open_review_items.json``; none listed yet: empty)."""
+    if publications_root is None:
+        return []
+    path = Path(publications_root) / "current" / "open_review_items.json"
+    try:
+        return list(json.loads(path.read_text(encoding="utf-8")).get("items") or [])
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def build_status(engine: Engine, reports_root: Path | None, today: dt.date | None = None,
+                 publications_root: Path | None = None) -> StatusPage:
     """Everything the page shows, as data."""
+    from ocop.monitor import check_deadline
     from ocop.warehouse import counts_as_of
 
     today = today or dt.date.today()
@@ -173,7 +193,8 @@ def build_status(engine: Engine, reports_root: Path | None, today: dt.date | Non
     counts = {r["province_code"]: {k: int(r[k]) for k in (*CLASS_LABELS, "total")}
               for r in c.by_province_class.to_dict("records")}
     return StatusPage(as_of=today, provinces=provinces, counts=counts,
-                      national={k: int(v) for k, v in c.national.items()})
+                      national={k: int(v) for k, v in c.national.items()},
+                      open_items=open_items(publications_root), deadline=check_deadline(engine, today).as_dict())
 
 
 # --------------------------------------------------------------------------- rendering
@@ -225,21 +246,49 @@ table{border-collapse:collapse;font-size:.85rem}th,td{border:1px solid #cbd5e0;p
 th{background:#edf2f7;text-align:left}td.num{text-align:right}
 tr.rejected td.outcome{color:#c53030;font-weight:600}tr.accepted td.outcome{color:#2f855a}
 tr.stale td.days{color:#c53030;font-weight:600}.muted{color:#718096}
+tr.late td.name{color:#c05621;font-weight:600}
 .national{font-size:1rem;margin:.5rem 0}
 .arrival{font-size:.8rem;color:#744210;margin-top:.2rem}
 """
 
 
-def render_html(page: StatusPage, report_url: str = "reports/", stale_days: int = 120) -> str:
-    """The page. ``report_url`` is the (relative) URL prefix the report files are served under."""
+def decisions_html(page: StatusPage, decisions_url: str) -> str:
+    """Waiting decisions (with the link to Airflow's Required Actions) and late provinces."""
+    items = "".join(f'<li class="{_e(i.get("kind"))}" data-key="{_e(i.get("key"))}">{_e(i.get("subject"))}</li>'
+                    for i in page.open_items)
+    d = page.deadline or {}
+    late = d.get("late") or []
+    if not d:
+        late_html = ""
+    elif not d.get("passed"):
+        late_html = (f'<p id="deadline">Hạn nộp kỳ {_e(d.get("period"))}: {_e(d.get("deadline"))} '
+                     '(chưa đến hạn).</p>')
+    else:
+        late_html = (f'<p id="deadline">Hạn nộp kỳ {_e(d.get("period"))}: {_e(d.get("deadline"))}. '
+                     f'<b>{len(late)}</b> tỉnh/thành nộp muộn (chưa có bản chốt hợp lệ cho kỳ):</p>'
+                     '<ul id="late">' + "".join(
+                         f'<li data-province="{_e(x["province_code"])}">{_e(x["province_code"])} '
+                         f'{_e(x["province_name"])}</li>' for x in late) + "</ul>")
+    return (f'<h2>Chờ quyết định của Bộ</h2><p><a id="decisions" href="{_e(decisions_url)}" target="_top">'
+            f'Mở các quyết định đang chờ trong Airflow (Required Actions)</a> — '
+            f'{len(page.open_items)} mục rà soát chưa quyết định.</p>'
+            + (f'<ul id="open-items">{items}</ul>' if items else "") + late_html)
+
+
+def render_html(page: StatusPage, report_url: str = "reports/", stale_days: int = 120,
+                decisions_url: str = "../required_actions?response_received=false") -> str:
+    """The page. ``report_url`` is the (relative) URL prefix the report files are served under;
+    ``decisions_url`` is Airflow's list of the decisions waiting for a person."""
     nat = page.national
+    late_codes = {x["province_code"] for x in (page.deadline or {}).get("late") or []}
     lines = []
     for p in page.provinces:
         c = page.counts.get(p.code, {})
         stale = p.days_since_accepted is None or p.days_since_accepted > stale_days
         flagged = "rejected" if p.arrival_outcome == "rejected" else p.latest_outcome  # the latest arrival's red
         classes = " ".join(x for x in (flagged or "none", "stale" if stale else "",
-                                       "arrival-differs" if p.arrival_note else "") if x)
+                                       "arrival-differs" if p.arrival_note else "",
+                                       "late" if p.code in late_codes else "") if x)
         report = (f'<a href="{_e(report_url + p.report_json)}">report.json</a>' if p.report_json else
                   '<span class="muted">–</span>')
         folder = f'<a href="{_e(report_url + p.code + "/")}">thư mục</a>'
@@ -276,6 +325,7 @@ def render_html(page: StatusPage, report_url: str = "reports/", stale_days: int 
         f"(số liệu chính thức lấy từ tệp này); tệp nhận sau cùng được ghi thêm khi đó là tệp khác. "
         f"Tô đỏ: tệp nhận sau cùng bị loại, hoặc không có bản chốt hợp lệ trong {stale_days} ngày.</p>"
         f"<table id=\"provinces\"><thead>{header}</thead><tbody>{''.join(lines)}</tbody></table>"
+        f"{decisions_html(page, decisions_url)}"
         "</body></html>")
 
 

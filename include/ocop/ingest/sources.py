@@ -70,14 +70,16 @@ class FolderSource:
     def __init__(self, inbox: Path, settle_seconds: float = 5.0):
         self.inbox = Path(inbox)
         self.settle_seconds = settle_seconds
+        self.unsettled: set[str] = set()  # province codes with a file left for the next run
 
     def list_files(self) -> Iterator[Incoming]:
+        self.unsettled = set()
         if not self.inbox.is_dir():
             return
         now = time.time()
         for folder in sorted(self.inbox.iterdir()):
-            if not folder.is_dir() or folder.is_symlink():
-                continue
+            if not folder.is_dir() or folder.is_symlink() or folder.name.startswith("."):
+                continue  # dot folders are ours (``.arrivals/``: the arrival markers)
             code = folder.name
             if not _CODE_RE.match(code) or code not in PROVINCES:
                 log.warning("inbox folder %s is not a 2025 province code: ignored", folder)
@@ -93,11 +95,34 @@ class FolderSource:
                     continue
                 if now - st.st_mtime < self.settle_seconds:
                     log.info("%s is still being written: left for the next run", entry.path)
+                    self.unsettled.add(code)
                     continue
                 yield Incoming(code, entry.name, st.st_size, st.st_mtime, entry.path, self.name)
 
     def local_path(self, item: Incoming, workdir: Path) -> Path:
         return Path(item.location)
+
+
+ARRIVALS_DIR = ".arrivals"
+
+
+def arrival_marker(inbox: Path, province_code: str) -> Path:
+    """``<inbox>/.arrivals/<code>.ready``: the empty file that says "a file of this province is
+    complete in the inbox" (docs/sources.md, the arrival contract). The Airflow triggerer watches
+    these markers, never the registers: its file trigger deletes what it matches."""
+    return Path(inbox) / ARRIVALS_DIR / f"{province_code}.ready"
+
+
+def mark_arrival(inbox: Path, province_code: str) -> Path:
+    """Write the arrival marker of a province (atomically: the watcher never sees half of it)."""
+    if province_code not in PROVINCES:
+        raise ValueError(f"{province_code!r} is not a 2025 province code")
+    marker = arrival_marker(inbox, province_code)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    tmp = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(b"")
+    os.replace(tmp, marker)
+    return marker
 
 
 # --------------------------------------------------------------------------- remote sources

@@ -6,6 +6,11 @@
 per breakdown), ``counts.csv`` (the ``ocop counts`` CSV) and ``chart.png``. A period is
 published once; publishing it again needs a reason, which marks the old publication
 ``superseded`` (its counts stay as they were) and links it to the new one.
+
+Every publication names who approved it and when (``approved_by``, ``approved_at``: the Ministry
+user who answered the approval task in Airflow, or ``<login> (ocop publish)`` for a scripted
+run); the workbook prints both, and ``publication_decision`` keeps every approval answer,
+rejections with their reason (:func:`record_rejection`).
 """
 
 from __future__ import annotations
@@ -77,8 +82,14 @@ def _live_publication(conn: Connection, period: str) -> int | None:
     return conn.scalar(sa.select(p.c.publication_id).where(p.c.period == period, p.c.status == "published"))
 
 
+def _utc_naive(at: datetime | None) -> datetime:
+    at = at or datetime.now(timezone.utc)
+    return at.astimezone(timezone.utc).replace(tzinfo=None) if at.tzinfo else at
+
+
 def _record_publication(conn: Connection, period: str, as_of: date, counts: Counts,
-                        supersede_reason: str | None) -> None:
+                        supersede_reason: str | None, approved_by: str, approved_at: datetime,
+                        run_id: str | None = None) -> int:
     p = s.publication
     old = _live_publication(conn, period)
     if old is not None and not supersede_reason:
@@ -88,15 +99,26 @@ def _record_publication(conn: Connection, period: str, as_of: date, counts: Coun
         conn.execute(p.update().where(p.c.publication_id == old)
                      .values(status="superseded", superseded_reason=supersede_reason))
     new = conn.execute(p.insert().values(period=period, as_of=as_of, status="published",
-                                         published_at=datetime.now(timezone.utc).replace(tzinfo=None))
+                                         published_at=datetime.now(timezone.utc).replace(tzinfo=None),
+                                         approved_by=approved_by, approved_at=approved_at)
                        ).inserted_primary_key[0]
+    conn.execute(s.publication_decision.insert().values(
+        period=period, decision="approved", decided_by=approved_by, decided_at=approved_at,
+        publication_id=new, run_id=run_id))
     if old is not None:
         conn.execute(p.update().where(p.c.publication_id == old).values(superseded_by=new))
     insert_frame(conn, s.published_count, count_rows(counts).assign(publication_id=new, period=period, as_of=as_of))
+    return new
 
 
-def publish(engine: Engine, period: str, out_dir: Path, supersede_reason: str | None = None) -> Path:
-    """Freeze the counts of ``period`` and write its files; returns ``out_dir/<period>``."""
+def publish(engine: Engine, period: str, out_dir: Path, supersede_reason: str | None = None,
+            approved_by: str | None = None, approved_at: datetime | None = None,
+            run_id: str | None = None) -> Path:
+    """Freeze the counts of ``period`` and write its files; returns ``out_dir/<period>``.
+    ``approved_by``: who approved the freeze (required: nobody publishes anonymously)."""
+    if not (approved_by or "").strip():
+        raise ValueError("a publication needs the name of who approved it")
+    approved_at = _utc_naive(approved_at)
     as_of = period_end(period)
     counts = counts_as_of(engine, as_of)
     folder = Path(out_dir) / period
@@ -104,12 +126,26 @@ def publish(engine: Engine, period: str, out_dir: Path, supersede_reason: str | 
         conn.execution_options(write_lock=True)
         with conn.begin():  # files are written before the commit: no publication without files
             take_write_lock(conn)
-            _record_publication(conn, period, as_of, counts, supersede_reason)
+            _record_publication(conn, period, as_of, counts, supersede_reason, approved_by.strip(), approved_at,
+                                run_id)
             folder.mkdir(parents=True, exist_ok=True)
-            write_xlsx(counts, folder / "counts.xlsx", period)
+            write_xlsx(counts, folder / "counts.xlsx", period, approved_by.strip(), approved_at)
             (folder / "counts.csv").write_text(counts_csv(counts), encoding="utf-8")
             write_chart(counts, folder / "chart.png")
     return folder
+
+
+def record_rejection(engine: Engine, period: str, who: str, reason: str | None,
+                     at: datetime | None = None, run_id: str | None = None) -> int:
+    """A Ministry user refused to publish ``period``: nothing is frozen, the answer and its
+    reason are kept (``publication_decision``). Returns the decision id."""
+    period_end(period)  # a clear error for a malformed period
+    if not (who or "").strip():
+        raise ValueError("a rejection needs the name of who rejected")
+    with engine.begin() as conn:
+        return conn.execute(s.publication_decision.insert().values(
+            period=period, decision="rejected", decided_by=who.strip(), decided_at=_utc_naive(at),
+            reason=(reason or "").strip() or "(no reason given)", run_id=run_id)).inserted_primary_key[0]
 
 
 def _sheet(wb: Workbook, title: str, headers: list[str], rows: list[list], footnotes: list[str]) -> None:
@@ -126,8 +162,11 @@ def _sheet(wb: Workbook, title: str, headers: list[str], rows: list[list], footn
     ws.column_dimensions["B"].width = 40
 
 
-def write_xlsx(counts: Counts, path: Path, period: str) -> None:
-    footnotes = [f"Kỳ công bố: {period}. Số liệu chốt đến hết ngày {counts.as_of:%d/%m/%Y}.",
+def write_xlsx(counts: Counts, path: Path, period: str, approved_by: str | None = None,
+               approved_at: datetime | None = None) -> None:
+    approval = (f"Phê duyệt công bố: {approved_by}, lúc {approved_at:%H:%M %d/%m/%Y} (UTC)."
+                if approved_by and approved_at else "Chưa có phê duyệt.")
+    footnotes = [f"Kỳ công bố: {period}. Số liệu chốt đến hết ngày {counts.as_of:%d/%m/%Y}.", approval,
                  DEFINITION_VI.format(d=f"{counts.as_of:%d/%m/%Y}"),
                  "Tỷ lệ (%): tỷ trọng trong tổng số sản phẩm toàn quốc."]
     wb = Workbook()

@@ -16,7 +16,8 @@ Run inside :func:`ocop.warehouse.load.consolidate`'s transaction, after new subm
    next accepted snapshot (:func:`presence_spans`);
 4. one province per product and day: where several provinces' snapshots in force on a day list
    the product, it stands in the one with the most recent decision (then the later snapshot,
-   then the lower code) for that day; the periods and their choices are listed in
+   then the lower code) for that day, or in the one a Ministry user chose for the product
+   (``review_decision``) whenever that one lists it; the periods and their choices are listed in
    ``province_conflict`` (:func:`resolve_provinces`). The province of a product is a dated
    fact: a later snapshot elsewhere moves the product from that snapshot's date on, never
    before, so no later load changes the count of an earlier day;
@@ -196,7 +197,9 @@ def rebuild_products(conn: Connection, run_id: str, assign: Callable, loaded: Lo
     new_products = _write_identities(conn, links, previous, result.merges, run_id, fresh)
     clock.lap("links")
     presence = carry_forward(linked_presence(kept, links, snaps), rejected, snaps)
-    spans, conflicts = resolve_provinces(presence_spans(presence, snaps))
+    from ocop.warehouse.decisions import province_choices
+
+    spans, conflicts = resolve_provinces(presence_spans(presence, snaps), province_choices(conn))
     versions = build_versions(spans)
     clock.lap("history")
     _write_versions(conn, versions, conflicts, run_id)
@@ -295,11 +298,13 @@ CHOICE_ORDER = (["decision_date", "snapshot_date", "province_code"], [False, Fal
 CONFLICT_COLUMNS = ["product_id", "valid_from", "valid_to", "provinces", "chosen_province", "decision_dates"]
 
 
-def resolve_provinces(spans: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def resolve_provinces(spans: pd.DataFrame, choices: dict[int, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One presence per product and day (outputs.md §3): a product listed by several provinces
     stands, on each day, in the province whose snapshot in force that day holds its most recent
     decision (:data:`CHOICE_ORDER`). Only snapshots in force on a day decide it, so a later
-    snapshot never changes an earlier day.
+    snapshot never changes an earlier day. ``choices`` (``{product_id: province}``, a Ministry
+    user's answer in ``review_decision``) puts the product in that province on every day it
+    lists the product.
 
     Returns the spans cut into the periods of each choice, and ``province_conflict`` rows: one
     per product and period during which several provinces list it, with the choice."""
@@ -317,6 +322,9 @@ def resolve_provinces(spans: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             if live.empty:
                 continue
             best = live.sort_values(by, ascending=ascending).iloc[[0]]
+            wanted = (choices or {}).get(int(product_id))
+            if wanted is not None and (live["province_code"] == wanted).any():
+                best = live[live["province_code"] == wanted].iloc[[0]]
             chosen.append(best.assign(valid_from=start, valid_to=end))
             if live["province_code"].nunique() > 1:
                 latest = (live.sort_values(by, ascending=ascending).drop_duplicates("province_code")

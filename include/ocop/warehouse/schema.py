@@ -230,6 +230,10 @@ publication = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("superseded_reason", sa.Text),
     sa.Column("superseded_by", sa.Integer, sa.ForeignKey("publication.publication_id")),
+    # Who approved the freeze and when (revision 0004): the Airflow user who answered the
+    # approval task, or "<login> (ocop publish)" for a scripted publication.
+    sa.Column("approved_by", sa.Text),
+    sa.Column("approved_at", sa.DateTime),
     sa.CheckConstraint("status IN ('published', 'superseded')", name="ck_publication_status"),
     # At most one live publication per period.
     sa.Index("ux_publication_live_period", "period", unique=True,
@@ -249,6 +253,40 @@ published_count = sa.Table(
     sa.Column("share_pct", sa.Float),
 )
 
+# Every answer to a publication approval (revision 0004): an approval points at the publication
+# it froze; a rejection froze nothing and keeps its reason.
+publication_decision = sa.Table(
+    "publication_decision", metadata,
+    sa.Column("decision_id", sa.Integer, primary_key=True),
+    sa.Column("period", sa.String(16), nullable=False),
+    sa.Column("decision", sa.String(8), nullable=False),
+    sa.Column("decided_by", sa.Text, nullable=False),
+    sa.Column("decided_at", sa.DateTime, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("publication_id", sa.Integer, sa.ForeignKey("publication.publication_id")),
+    sa.Column("run_id", sa.String(250)),
+    sa.CheckConstraint("decision IN ('approved', 'rejected')", name="ck_publication_decision_decision"),
+)
+
+# Every answer to a review item (revision 0004): ``item_key`` names the borderline pair
+# (``pair:<sid>#<row>|<sid>#<row>``) or the cross-province conflict
+# (``conflict:<product_id>:<provinces>``); ``decision`` is ``merge``, ``split`` or
+# ``keep:<province code>``. A ``keep:`` decision on a conflict chooses the product's province on
+# every later rebuild; merges and splits are also ``dedupe_override`` rows.
+review_decision = sa.Table(
+    "review_decision", metadata,
+    sa.Column("decision_id", sa.Integer, primary_key=True),
+    sa.Column("item_key", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("product_id", sa.Integer),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("who", sa.Text, nullable=False),
+    sa.Column("why", sa.Text, nullable=False),
+    sa.Column("decided_at", sa.DateTime, nullable=False),
+    sa.Column("run_id", sa.String(250)),
+    sa.CheckConstraint("kind IN ('pair', 'conflict')", name="ck_review_decision_kind"),
+    sa.Index(None, "item_key"),
+)
 
 # ---------------------------------------------------------------------------------------------
 # The official count, defined once.
