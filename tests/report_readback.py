@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 
 def xlsx_content(path: Path) -> dict:
@@ -24,7 +25,8 @@ def xlsx_content(path: Path) -> dict:
                     continue
                 cells[c.coordinate] = (c.value, fill[-6:] if isinstance(fill, str) else None, comment,
                                        bool(c.font and c.font.b))
-        widths = {k: round(d.width, 1) for k, d in ws.column_dimensions.items() if d.width}
+        widths = {get_column_letter(i): int(d.width) for d in ws.column_dimensions.values() if d.width
+                  for i in range(d.min, d.max + 1)}  # a writer may store equal neighbours as one range
         out[ws.title] = {"cells": cells, "freeze": ws.freeze_panes, "filter": ws.auto_filter.ref,
                          "widths": widths}
     return out
