@@ -21,7 +21,7 @@ def test_every_dag_imports_with_tags_owner_and_retries(tmp_path):
         assert facts["owners"] == ["ocop-data-engineering"], dag_id
         assert facts["min_retries"] >= 2, dag_id
         assert facts["max_active_runs"] == 1, dag_id
-    assert {"discover", "process_submission", "consolidate"} <= set(result["dags"]["ocop_ingest"]["tasks"])
+    assert {"discover", "parse", "validate", "report", "consolidate"} <= set(result["dags"]["ocop_ingest"]["tasks"])
     assert result["dags"]["ocop_publish"]["schedule"] == "AssetOrTimeSchedule"
 
 
@@ -35,14 +35,20 @@ def _counts(url: str, day: str) -> dict:
 
 def test_ingest_and_publish_end_to_end_with_dag_test(tmp_path, small_national):
     inbox, truth = small_national
-    env = airflow_env(tmp_path, OCOP_INBOX=str(inbox))
+    env = airflow_env(tmp_path, OCOP_INBOX=str(inbox), OCOP_WORKERS="2")
     code, result, out = run_dags(env, "ocop_ingest", "ocop_publish")
     assert code == 0, out[-5000:]
     ingest = result["ocop_ingest"]
     assert ingest["state"] == "success"
-    mapped = [k for k in ingest["tasks"] if k.startswith("process_submission[")]
-    assert len(mapped) == len(truth["files"])
+    # Batches of submissions per mapped task (one per worker), one validation over the run.
+    for stage in ("parse", "report"):
+        assert 1 <= len([k for k in ingest["tasks"] if k.startswith(f"{stage}[")]) <= 2, ingest["tasks"]
+    assert "validate" in ingest["tasks"]
     assert all(s == "success" for s in ingest["tasks"].values()), ingest["tasks"]
+    # The Grid names each mapped task by the provinces of its batch.
+    labels = result["ocop_ingest"]["map_labels"]
+    assert {c for label in labels.values() for c in label.split(": ", 1)[1].split(", ")} >= {
+        f["province_code"] for f in truth["files"]}
     assert result["ocop_publish"]["state"] == "success"
 
     url = f"sqlite:///{tmp_path / 'data' / 'warehouse.db'}"
@@ -56,6 +62,6 @@ def test_ingest_and_publish_end_to_end_with_dag_test(tmp_path, small_national):
     # A second run finds nothing new and changes nothing.
     code, result, out = run_dags(env, "ocop_ingest")
     assert code == 0, out[-5000:]
-    assert not [k for k in result["ocop_ingest"]["tasks"] if k.startswith("process_submission[")]
+    assert not [k for k in result["ocop_ingest"]["tasks"] if k.startswith(("parse[", "report["))]
     for day in truth["snapshot_dates"]:
         assert _counts(url, day) == truth["counts"][day], day

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ocop.config import Limits
-from ocop.validate import checks, suite
+from ocop.validate import checks
 from ocop.validate.rules import RULES, issue_message_vi, rule
 
 log = logging.getLogger("ocop.validate")
@@ -188,6 +188,8 @@ def validate_many(parsed: list, snapshot_dates: list[str | None] | None = None, 
     first submission id and the count); its unexpected rows are named by submission and row id."""
     if not parsed:
         return []
+    from ocop.validate import suite  # Great Expectations: imported on first use, not with this module
+
     limits = limits or Limits()
     snapshot_dates = snapshot_dates or [None] * len(parsed)
     snapshots = [s or p.snapshot_date or dt.date.today().isoformat() for p, s in zip(parsed, snapshot_dates)]

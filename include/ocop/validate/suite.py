@@ -124,7 +124,14 @@ def build_suite(name: str) -> gx.ExpectationSuite:
 
 @lru_cache(maxsize=1)
 def _context():
-    """The process's ephemeral GX context: in memory, no analytics, no progress bars."""
+    """The process's ephemeral GX context: in memory, no analytics, no progress bars.
+
+    GX's pandas engine also fingerprints every batch (an md5 of ``hash_pandas_object`` of the
+    whole frame, 2 s of a 100k-row validation) for a batch marker nothing here reads; a zero
+    threshold turns that off for this process."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    pandas_execution_engine.HASH_THRESHOLD = 0
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(),
         analytics_enabled=False,
