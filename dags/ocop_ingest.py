@@ -4,7 +4,8 @@ Wiring only: every step is a function of ``ocop.pipeline`` (the same code ``ocop
 
     discover -> parse[batch] -> validate -> report[batch] -> consolidate
 
-- ``discover`` splits the new files into ``OCOP_WORKERS`` batches of about equal size.
+- ``discover`` splits the new files into ``OCOP_WORKERS`` batches of about equal size (one
+  per core by default; ``make demo``, whose ``dag.test()`` runs one task at a time, uses one).
 - ``parse`` (one mapped task per batch, named by its provinces in the Grid) lands and parses
   each file of its batch; a file that cannot be parsed becomes that file's rejection.
 - ``validate`` runs the Great Expectations suites once over every parsed submission of the

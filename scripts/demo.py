@@ -142,14 +142,19 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "scripts"))
     with open(log_file, "a", encoding="utf-8") as fh:  # Airflow's metadata database, in a child process
         migration = subprocess.Popen(["airflow", "db", "migrate"], stdout=fh, stderr=fh)
-    import ocop.validate.suite  # noqa: F401  Great Expectations (seconds) while the children work
+    term = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")  # the terminal, while fd 1 goes to the log
+    with _output_to(log_file):
+        # Seconds of imports while the children work: Great Expectations, and the in-process
+        # execution API dag.test() starts before its first task.
+        import airflow.api_fastapi.execution_api.app  # noqa: F401
+        import ocop.validate.suite  # noqa: F401
+    # dag.test() runs one task instance at a time: one batch per stage (fewer task instances).
+    os.environ.setdefault("OCOP_WORKERS", "1")
 
     if generator is not None and generator.wait() != 0:
         raise SystemExit("generating the sample failed")
     if migration.wait() != 0:
         raise SystemExit(f"airflow db migrate failed: see {log_file}")
-    term = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")  # the terminal, while fd 1 goes to the log
-
     def say(*args) -> None:
         print(*args, file=term)
 

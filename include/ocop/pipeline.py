@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import pickle
 import re
+import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -281,12 +282,18 @@ def parse_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
     _dump({"meta": meta, "parsed": parsed, "validated": rejected}, work / "parsed.pkl")
     _progress("parse", province_code=inc.province_code, file_name=inc.name,
               outcome="parsed" if parsed is not None else "rejected", file_rule=rejected and rejected.file_rule)
-    return {"submission_id": sid, "work": str(work), "province_code": inc.province_code, "file_name": inc.name}
+    return {"submission_id": sid, "work": str(work), "province_code": inc.province_code, "file_name": inc.name,
+            "file_rule": rejected.file_rule if rejected is not None else None}
 
 
 def parse_submissions(items: list[dict], settings: Settings, run_dir: Path) -> list[dict]:
     """:func:`parse_submission` of each item (one mapped task's batch)."""
     return [parse_submission(item, settings, run_dir) for item in items]
+
+
+def _told_parse(ref: dict) -> None:
+    _progress("parse", province_code=ref["province_code"], file_name=ref["file_name"],
+              outcome="rejected" if ref.get("file_rule") else "parsed", file_rule=ref.get("file_rule"))
 
 
 def validate_submissions(refs: list[dict], settings: Settings, run_dir: Path) -> list[dict]:
@@ -343,6 +350,11 @@ def report_submission(ref: dict, settings: Settings, run_dir: Path) -> dict:
 def report_submissions(refs: list[dict], settings: Settings, run_dir: Path) -> list[dict]:
     """:func:`report_submission` of each ref (one mapped task's batch)."""
     return [report_submission(ref, settings, run_dir) for ref in refs]
+
+
+def _told_report(res: dict) -> None:
+    _progress("report", province_code=res["province_code"], file_name=res["file_name"], outcome=res["file_outcome"],
+              file_rule=res["file_rule"], rows=res["rows_received"], rejected=res["rows_rejected"])
 
 
 def _finish(meta: dict, validated, settings: Settings, run_dir: Path) -> dict:
@@ -431,54 +443,78 @@ def consolidate(results: list[dict], settings: Settings, run_id: str) -> dict:
     return summary
 
 
-def process_all(items: list[dict], settings: Settings, run_dir: Path) -> list[dict]:
+def process_all(items: list[dict], settings: Settings, run_dir: Path, timings: dict | None = None) -> list[dict]:
     """Parse, validate and report every item: what the Airflow DAG's tasks do, for the CLI.
 
     On ``settings.workers`` processes, forked before Great Expectations is imported: they
     parse the files in batches while this process imports GX (seconds of CPU, hidden behind
     the parsing), this process then validates the whole run at once, and the workers write
-    the reports. Results keep the items' order."""
+    the reports. Results keep the items' order. ``timings``: filled with seconds per stage."""
+    timings = {} if timings is None else timings
+    clock = _Clock(timings)
     workers = min(settings.workers, len(items))
     if workers <= 1:
-        return report_submissions(validate_submissions(parse_submissions(items, settings, run_dir), settings,
-                                                       run_dir), settings, run_dir)
+        refs = parse_submissions(items, settings, run_dir)
+        clock.lap("parse")
+        refs = validate_submissions(refs, settings, run_dir)
+        clock.lap("validate")
+        results = report_submissions(refs, settings, run_dir)
+        clock.lap("report")
+        return results
     groups = _batch_indices([_size(it) for it in items], workers)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_listeners.clear) as pool:  # progress is told here
         parsing = [pool.submit(parse_submissions, [items[i] for i in g], settings, run_dir) for g in groups]
         import ocop.validate.suite  # noqa: F401  (while the workers parse)
 
+        clock.lap("import_gx_while_parsing")
         refs: list = [None] * len(items)
         for g, future in zip(groups, parsing):
             for i, ref in zip(g, future.result()):
                 refs[i] = ref
+        clock.lap("parse_after_gx_import")
         for ref in refs:
-            _progress_relay(ref)
+            _told_parse(ref)
         refs = validate_submissions(refs, settings, run_dir)
+        clock.lap("validate")
         reporting = [pool.submit(report_submissions, [refs[i] for i in g], settings, run_dir) for g in groups]
         results: list = [None] * len(items)
         for g, future in zip(groups, reporting):
             for i, res in zip(g, future.result()):
                 results[i] = res
-                _progress("report", province_code=res["province_code"], file_name=res["file_name"],
-                          outcome=res["file_outcome"], file_rule=res["file_rule"], rows=res["rows_received"],
-                          rejected=res["rows_rejected"])
+                _told_report(res)
+        clock.lap("report")
     return results
 
 
-def _progress_relay(ref: dict) -> None:
-    """A worker's parse progress, told in this process (where the listeners are)."""
-    _progress("parse", province_code=ref["province_code"], file_name=ref["file_name"], outcome="parsed")
+class _Clock:
+    """Seconds per stage, into ``timings``."""
+
+    def __init__(self, timings: dict):
+        self.timings, self.last = timings, time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(now - self.last, 3)
+        self.last = now
 
 
 def run(settings: Settings, run_id: str | None = None, settle_seconds: float | None = None) -> dict:
     """Everything new in the inbox, end to end (what ``ocop run`` does)."""
     run_id = run_id or "cli-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     run_dir = settings.runs / run_id
+    timings: dict = {}
+    clock = _Clock(timings)
     items = discover(settings, settle_seconds=settle_seconds)
-    results = process_all(items, settings, run_dir)
+    clock.lap("discover")
+    results = process_all(items, settings, run_dir, timings)
+    clock.last = time.perf_counter()
     summary = consolidate(results, settings, run_id) if results else {}
-    return {"run_id": run_id, "submissions": results, "consolidation": summary}
+    clock.lap("consolidate")
+    if results:
+        (run_dir / "timings.json").write_text(json.dumps(timings), encoding="utf-8")
+    log.info("run %s: seconds per stage %s", run_id, timings)
+    return {"run_id": run_id, "submissions": results, "consolidation": summary, "timings": timings}
 
 
 def publish(settings: Settings, period: str, supersede_reason: str | None = None) -> str:
