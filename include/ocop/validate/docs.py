@@ -1,11 +1,14 @@
 """GX Data Docs for engineers: one static HTML site per pipeline run, one page per suite result.
 
 ``write_data_docs(results, site_dir, submission=...)`` adds the GX validation results of one
-submission (the ``ocop-rows`` and ``ocop-duplicates`` suite results that
-:func:`ocop.validate.run.validate` already computed; nothing is validated again) to the static
-site in ``site_dir`` and returns the path of its ``index.html``. Several submissions validated
-into the same ``site_dir`` (one per run: ``runs/<run id>/data_docs/``) share one site whose
-index links to every submission's pages; they may be written by parallel processes.
+validation (the ``ocop-rows`` and ``ocop-duplicates`` suite results that
+:func:`ocop.validate.run.validate_many` already computed; nothing is validated again) to the
+static site in ``site_dir`` and returns the path of its ``index.html``. A pipeline run validates
+all its submissions at once, so its site is built once, with one page per suite for the run
+(its unexpected rows named by submission id and row id); ``validate(parsed)`` of one file
+gives that file's pages. Several validations into the same ``site_dir`` (one per run:
+``runs/<run id>/data_docs/``) share one site whose index links to every page; they may be
+written by parallel processes.
 
 Layout of ``site_dir``::
 
