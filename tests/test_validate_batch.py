@@ -75,3 +75,32 @@ def test_submissions_of_one_batch_are_judged_each_against_their_own_province_and
     assert set(vb.counts["by_rule"]) == {"R_PROVINCE_MISMATCH", "R_DATE_AFTER_SNAPSHOT"}
     assert list(vb.issues["row_id"].unique()) == [0] and vb.counts["rejected"] == 1
     assert [v.counts for v in (va, vb)] == [validate(a).counts, validate(b).counts]
+
+
+def test_one_broken_submission_does_not_stop_the_others_validation(tmp_path):
+    """Should the stacked validation fail (here: an owner cell holding a dict, which no parser
+    makes), each submission is validated alone: the good one as usual, the broken one rejected."""
+    import pickle
+
+    from ocop import pipeline
+    from ocop.config import Settings
+
+    good = make_parsed([{}, {"rating_raw": "6 sao", "rating_class": None}], submission_id="01-good")
+    broken = make_parsed([{}], submission_id="48-broken", province_code="48")
+    broken.records["owner"] = [{"not": "text"}]
+    refs = []
+    for p in (good, broken):
+        work = tmp_path / p.submission_id
+        work.mkdir()
+        meta = {"submission_id": p.submission_id, "province_code": p.province_code, "file_name": p.file_name,
+                "sha256": p.sha256, "snapshot_date": p.snapshot_date}
+        (work / "parsed.pkl").write_bytes(pickle.dumps({"meta": meta, "parsed": p, "validated": None}))
+        refs.append({"submission_id": p.submission_id, "work": str(work), "province_code": p.province_code,
+                     "file_name": p.file_name})
+    settings = Settings.from_env(home=tmp_path / "home")
+    pipeline.validate_submissions(refs, settings, tmp_path)
+    done = [pickle.loads((tmp_path / r["submission_id"] / "validated.pkl").read_bytes())["validated"] for r in refs]
+    assert done[0].file_outcome == "accepted" and done[0].counts["by_rule"] == {"R_RATING_INVALID": 1}
+    assert done[0].counts == validate(good).counts
+    assert (done[1].file_outcome, done[1].file_rule) == ("rejected", "F_UNREADABLE")
+    assert "TypeError" in done[1].file_detail
