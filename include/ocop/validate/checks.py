@@ -103,7 +103,7 @@ def duplicate_frame(records: pd.DataFrame, rejected: pd.Series, group: pd.Series
     (``group``: the submission of each row, when several are stacked)."""
     out = pd.DataFrame({"row_id": records["row_id"].to_numpy()}, index=records.index)
     keep = ~rejected.to_numpy()
-    cand = records.loc[keep]
+    cand = records.loc[keep, ["owner", "product_name", *DUPLICATE_FACTS]]  # (not the wide raw_json)
     key = _per_value(_blank_to_null(cand["owner"]), owner_key) + "\x1f" + _per_value(
         _blank_to_null(cand["product_name"]), product_key)
     if group is not None:
