@@ -5,11 +5,27 @@ Starts when a province's file arrives (the triggerer watches the arrival markers
 sources, a marker that was never written). Runs never overlap (``max_active_runs=1``) and a
 file already in the warehouse (same province and sha256) is never processed again.
 
-Wiring only: every step is a function of ``ocop.pipeline`` (the same code ``ocop run`` runs).
-One mapped task per submission, so one province's broken file never stops the others; the
-consolidation (deduplicate + load the warehouse in one transaction) runs once every mapped
-task has finished, whatever their outcome, and emits the warehouse Asset when it loaded
-something (a run that found nothing new skips it: no event, no new ``ocop_publish`` run).
+Wiring only: every step is a function of ``ocop.pipeline`` (the same code ``ocop run`` runs)::
+
+    discover -> parse[batch] -> validate -> report[batch] -> consolidate
+
+- ``discover`` splits the new files into ``OCOP_WORKERS`` batches of about equal size (one
+  per core by default; ``make demo``, whose ``dag.test()`` runs one task at a time, uses one).
+- ``parse`` (one mapped task per batch, named by its provinces in the Grid) lands and parses
+  each file of its batch; a file that cannot be parsed becomes that file's rejection.
+- ``validate`` runs the Great Expectations suites once over every parsed submission of the
+  run (GX is imported and set up once, not once per file) and builds the Data Docs once.
+- ``report`` (mapped per batch) writes each province's report.xlsx / report.json, mails it,
+  and writes the submission's bundle for consolidation.
+- ``consolidate`` (deduplicate + load the warehouse in one transaction) runs once every
+  mapped task has finished, whatever their outcome, and emits the warehouse Asset when it
+  loaded something (a run that found nothing new skips it: no event, no new ``ocop_publish``
+  run).
+
+Between the tasks only the submission ids and folders travel through XCom; the parsed and
+validated submissions go through files in the run folder. One province's broken file never
+stops the others: parse, validate and report each turn a file's own failure into that file's
+rejection, and the validation and consolidation run on whatever the other tasks finished.
 """
 
 from __future__ import annotations
@@ -38,6 +54,14 @@ ARRIVALS = Asset(
 )
 
 
+def _run_dir(settings: Settings):
+    return settings.runs / get_current_context()["run_id"]
+
+
+def _name_batch(items: list[dict]) -> None:
+    get_current_context()["batch"] = pipeline.batch_label(items)  # rendered by map_index_template
+
+
 @dag(
     dag_id="ocop_ingest",
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 * * * *", timezone="Asia/Ho_Chi_Minh"),
@@ -51,25 +75,41 @@ ARRIVALS = Asset(
 )
 def ocop_ingest():
     @task
-    def discover() -> list[dict]:
-        return pipeline.discover(Settings.from_env())
-
-    @task(max_active_tis_per_dagrun=4, retry_exponential_backoff=True, execution_timeout=timedelta(minutes=30))
-    def process_submission(item: dict) -> dict:
-        ctx = get_current_context()
+    def discover() -> list[list[dict]]:
         settings = Settings.from_env()
-        return pipeline.process_submission(item, settings, settings.runs / ctx["run_id"])
+        return pipeline.batches(pipeline.discover(settings), settings.workers)
+
+    @task(map_index_template="{{ batch }}", retry_exponential_backoff=True, execution_timeout=timedelta(minutes=30))
+    def parse(items: list[dict]) -> list[dict]:
+        _name_batch(items)
+        settings = Settings.from_env()
+        return pipeline.parse_submissions(items, settings, _run_dir(settings))
+
+    @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=30))
+    def validate(parsed: list[list[dict]]) -> list[list[dict]]:
+        settings = Settings.from_env()
+        batches = [b for b in parsed if b]
+        refs = pipeline.validate_submissions([r for b in batches for r in b], settings, _run_dir(settings))
+        it = iter(refs)
+        return [[next(it) for _ in b] for b in batches]
+
+    @task(map_index_template="{{ batch }}", retry_exponential_backoff=True, execution_timeout=timedelta(minutes=30))
+    def report(refs: list[dict]) -> list[dict]:
+        _name_batch(refs)
+        settings = Settings.from_env()
+        return pipeline.report_submissions(refs, settings, _run_dir(settings))
 
     @task(outlets=[WAREHOUSE_ASSET], trigger_rule="all_done", execution_timeout=timedelta(hours=1))
-    def consolidate(results: list[dict]) -> dict:
+    def consolidate(results: list[list[dict]]) -> dict:
         ctx = get_current_context()
-        summary = pipeline.consolidate([r for r in results if r], Settings.from_env(), ctx["run_id"])
+        done = [r for b in results if b for r in b if r]
+        summary = pipeline.consolidate(done, Settings.from_env(), ctx["run_id"])
         if not summary["loaded"]:
             # Nothing new: no warehouse event, so ocop_publish does not ask anybody again.
             raise AirflowSkipException(f"nothing new to load: the warehouse did not change ({summary})")
         return summary
 
-    consolidate(process_submission.expand(item=discover()))
+    consolidate(report.expand(refs=validate(parse.expand(items=discover()))))
 
 
 ocop_ingest()

@@ -158,6 +158,8 @@ def _run(bag, dag_id: str) -> dict:
         "state": str(run.state),
         "run_id": run.run_id,
         "tasks": {ti.task_id + (f"[{ti.map_index}]" if ti.map_index >= 0 else ""): str(ti.state) for ti in tis},
+        # what the Grid shows for each mapped task (its map_index_template, rendered)
+        "map_labels": {f"{ti.task_id}[{ti.map_index}]": ti.rendered_map_index for ti in tis if ti.map_index >= 0},
     }
 
 

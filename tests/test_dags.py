@@ -22,7 +22,7 @@ def test_every_dag_imports_with_tags_owner_and_retries(tmp_path):
         assert facts["owners"] == ["ocop-data-engineering"], dag_id
         assert facts["min_retries"] >= 2, dag_id
         assert facts["max_active_runs"] == 1, dag_id
-    assert {"discover", "process_submission", "consolidate"} <= set(result["dags"]["ocop_ingest"]["tasks"])
+    assert {"discover", "parse", "validate", "report", "consolidate"} <= set(result["dags"]["ocop_ingest"]["tasks"])
     assert result["dags"]["ocop_publish"]["schedule"] == "AssetOrTimeSchedule"
     assert result["dags"]["ocop_ingest"]["schedule"] == "AssetOrTimeSchedule"   # arrivals, or hourly
     # The Ministry decides: one review task per open item, and the approval of a publication.
@@ -48,16 +48,22 @@ def test_ingest_and_publish_end_to_end_with_dag_test(tmp_path, small_national):
 
     source, truth = small_national
     inbox = shutil.copytree(source, tmp_path / "inbox")   # this test adds a file: not to the shared set
-    env = airflow_env(tmp_path, OCOP_INBOX=str(inbox))
+    env = airflow_env(tmp_path, OCOP_INBOX=str(inbox), OCOP_WORKERS="2")
     # Nobody is there to decide: run_dags.py answers as the demo user (review items left open),
     # here rejecting the publication.
     code, result, out = run_dags(env, "--reject", "chờ Hà Nội gửi lại", "ocop_ingest", "ocop_publish")
     assert code == 0, out[-5000:]
     ingest = result["ocop_ingest"]
     assert ingest["state"] == "success"
-    mapped = [k for k in ingest["tasks"] if k.startswith("process_submission[")]
-    assert len(mapped) == len(truth["files"])
+    # Batches of submissions per mapped task (one per worker), one validation over the run.
+    for stage in ("parse", "report"):
+        assert 1 <= len([k for k in ingest["tasks"] if k.startswith(f"{stage}[")]) <= 2, ingest["tasks"]
+    assert "validate" in ingest["tasks"]
     assert all(s == "success" for s in ingest["tasks"].values()), ingest["tasks"]
+    # The Grid names each mapped task by the provinces of its batch.
+    labels = result["ocop_ingest"]["map_labels"]
+    assert {c for label in labels.values() for c in label.split(": ", 1)[1].split(", ")} >= {
+        f["province_code"] for f in truth["files"]}
     publish = result["ocop_publish"]
     assert publish["state"] == "success", publish["tasks"]
     assert publish["tasks"]["approve_publication"] == "success" and publish["tasks"]["publish_period"] == "success"
@@ -82,7 +88,7 @@ def test_ingest_and_publish_end_to_end_with_dag_test(tmp_path, small_national):
     # stands (nobody is asked the same question again).
     code, result, out = run_dags(env, "ocop_ingest", "ocop_publish")
     assert code == 0, out[-5000:]
-    assert not [k for k in result["ocop_ingest"]["tasks"] if k.startswith("process_submission[")]
+    assert not [k for k in result["ocop_ingest"]["tasks"] if k.startswith(("parse[", "report["))]
     assert result["ocop_ingest"]["tasks"]["consolidate"] == "skipped"
     assert result["ocop_publish"]["tasks"]["approve_publication"] == "skipped"
     for day in truth["snapshot_dates"]:

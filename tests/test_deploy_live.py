@@ -404,12 +404,11 @@ def _check_ingest_publish_counts(stack, deployed, national):
     run, runs, states = deployed["run"], deployed["runs"], deployed["states"]
     assert run["state"] == "success", (states, stack.log_tail("scheduler"))
     assert all(other["state"] == "success" for other in runs), (runs, states)
-    mapped = [k for k in states if ":process_submission[" in k]
-    assert len(mapped) == len(truth["files"]), states
-    assert all(states[k] == "success" for k in mapped), states
-    # A run that found nothing new has an empty mapping: its process_submission is "skipped",
-    # and so is its consolidate (no warehouse event: ocop_publish is not asked again).
-    assert all(v == "success" or (v == "skipped" and k.endswith((":process_submission", ":consolidate")))
+    mapped = [k for k in states if ":parse[" in k or ":report[" in k]
+    assert mapped and all(states[k] == "success" for k in mapped), states  # batches of files per mapped task
+    # A run that found nothing new has empty mappings: its parse and report are "skipped", and
+    # so is its consolidate (no warehouse event: ocop_publish is not asked again).
+    assert all(v == "success" or (v == "skipped" and k.endswith((":parse", ":report", ":consolidate")))
                for k, v in states.items()), states
     # The approval was rejected: nothing is published, the reason is kept; the Asset-triggered
     # ocop_publish ran too.
@@ -524,8 +523,8 @@ def _check_arrival_review_and_approval(stack, api, national):
     assert not arrival_marker(inbox, "46").exists() and (inbox / "46" / "danh_sach_ocop_hue.xlsx").exists()
     done = _wait_run(stack, api, "ocop_ingest", ingest["dag_run_id"], 300)
     assert done["state"] == "success", _task_states(api, "ocop_ingest", ingest["dag_run_id"])
-    assert [k for k in _task_states(api, "ocop_ingest", ingest["dag_run_id"]) if k.startswith("process_submission[")] \
-        == ["process_submission[0]"]                                     # the new file, once
+    assert [k for k in _task_states(api, "ocop_ingest", ingest["dag_run_id"]) if k.startswith("parse[")] \
+        == ["parse[0]"]                                                  # the new file, once
     assert marker.name == "46.ready"
 
     # 2. The review task waits for the Ministry.

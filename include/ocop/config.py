@@ -51,7 +51,7 @@ class Settings:
     settle_seconds: float = 5.0  # a drop-folder file modified more recently is still being written
     sources_file: Path | None = None   # YAML of per-province sources (docs/sources.md); none: the inbox
     contacts_file: Path | None = None  # YAML {province code: [e-mail, ...]} for mailing reports
-    workers: int = 1                   # submissions processed in parallel by `ocop run`
+    workers: int = 1                   # submissions processed in parallel by `ocop run`; batches of the DAG
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -41,11 +41,22 @@ def nfc(text: object) -> str:
     return _nfc_str(text if type(text) is str else str(text))
 
 
+class _Unmarked(dict):
+    """``str.translate`` table: combining marks (category Mn) -> removed, đ/Đ -> d/D, any other
+    character kept; filled per distinct character on first sight (a C-level look-up after)."""
+
+    def __missing__(self, code: int):
+        value = None if unicodedata.category(chr(code)) == "Mn" else code
+        self[code] = value
+        return value
+
+
+_UNMARKED = _Unmarked({ord("đ"): "d", ord("Đ"): "D"})
+
+
 def strip_diacritics(text: str) -> str:
     """Remove every combining mark and map đ/Đ to d/D (NFD leaves đ alone)."""
-    s = unicodedata.normalize("NFD", text)
-    s = "".join(ch for ch in s if unicodedata.category(ch) != "Mn")
-    return s.replace("đ", "d").replace("Đ", "D")
+    return unicodedata.normalize("NFD", text).translate(_UNMARKED)
 
 
 @lru_cache(maxsize=200_000)

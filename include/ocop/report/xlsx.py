@@ -10,8 +10,10 @@ Two sheets:
   list of problems. Offending cells are filled red (reject) or amber (warning) and carry a
   comment with the message and the fix; header frozen, auto filter on.
 
-The workbook is written in openpyxl's write-only (streaming) mode, which keeps 100k rows fast
-and small in memory while still allowing fills and comments on individual cells.
+The sheets are laid out once as rows of plain values and :class:`Styled` cells, then written
+by XlsxWriter in its constant-memory mode (rows streamed to disk, 100k rows stay small in
+memory). ``bench/report_writers.py`` measured it against openpyxl's write-only mode, still
+here as ``engine="openpyxl"``, on the national sample's reports: see bench/results.md.
 
 Submitted text is never written as a formula: strings starting with ``= + - @`` (or tab /
 CR) are stored as text cells, and characters XML cannot hold are dropped.
@@ -25,53 +27,74 @@ field's values on most sampled (non legacy-converted) rows.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from ocop.reference.provinces import PROVINCES
 from ocop.validate.rules import FIELD_LABELS_VI, LEVEL_VI, rule
 
-FILLS = {"reject": PatternFill("solid", fgColor="FFC7CE"), "warning": PatternFill("solid", fgColor="FFEB9C")}
+FILLS = {"reject": "FFC7CE", "warning": "FFEB9C", "header": "DDEBF7"}  # solid fill colours (RGB)
 STATUS_VI = {"accepted": "Hợp lệ", "warning": "Cảnh báo", "rejected": "Bị loại"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_BOLD = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_WRAP = Alignment(wrap_text=True, vertical="top")
+_BOLD = "bold"
+_TITLE = "title"  # bold, 14 pt
+_HEADER_FILL = "header"
 _SAMPLE_ROWS = 200  # rows sampled to recognise each field's header
 _MAX_WIDTH = 60
+_IN_MEMORY_CELLS = 200_000  # larger reports are written in XlsxWriter's constant-memory mode
+_COMMENT_SIZE = (320, 140)  # px
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # openpyxl would write these as formulas
+# Characters an XML 1.0 document cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE).
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
+class Styled(NamedTuple):
+    """A cell with a fill (a :data:`FILLS` key), a comment, a font (:data:`_BOLD` / :data:`_TITLE`)
+    or wrapped text."""
+
+    value: object
+    fill: str | None = None
+    comment: str | None = None
+    font: str | None = None
+    wrap: bool = False
+
+
+@dataclass
+class Sheet:
+    """A sheet laid out: its rows (plain values or :class:`Styled`), column widths by 1-based
+    column number, frozen panes (cell) and auto-filter range."""
+
+    title: str
+    widths: dict[int, float] = field(default_factory=dict)
+    rows: list[list] = field(default_factory=list)
+    freeze: str | None = None
+    auto_filter: str | None = None
 
 
 def _clean(value: object) -> object:
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    return _ILLEGAL.sub("", value) if isinstance(value, str) else value
 
 
-def _cell(ws, value: object, *, fill: PatternFill | None = None, comment: str | None = None,
-          font: Font | None = None, wrap: bool = False) -> object:
-    """A value for ``ws.append``: a styled / text-forced cell when needed, else the plain value."""
+def _cell(value: object, *, fill: str | None = None, comment: str | None = None, font: str | None = None,
+          wrap: bool = False) -> object:
+    """A value of a row: a :class:`Styled` cell when it has a style, else the plain value.
+    (Text is always written as text, never as a formula, whatever it starts with.)"""
     value = _clean(value)
-    as_text = isinstance(value, str) and value.startswith(_FORMULA_START)
-    if not (as_text or fill or comment or font or wrap):
+    if not (fill or comment or font or wrap):
         return value
-    c = WriteOnlyCell(ws, value=value)
-    if as_text:
-        c.data_type = "s"  # text, never a formula
-    if fill:
-        c.fill = fill
-    if font:
-        c.font = font
-    if wrap:
-        c.alignment = _WRAP
-    if comment:
-        c.comment = Comment(_clean(comment), "OCOP", width=320, height=140)
-    return c
+    return Styled(value, fill, _clean(comment) if comment else None, font, wrap)
+
+
+def get_column_letter(n: int) -> str:
+    letters = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
 
 
 def _date_vi(iso: str | None) -> str:
@@ -98,13 +121,11 @@ def _next_steps(v) -> str:
     return "Tệp đã được tiếp nhận đầy đủ, không cần làm gì thêm."
 
 
-def _summary_sheet(wb: Workbook, v) -> None:
-    ws = wb.create_sheet("Tóm tắt")
-    for col, width in zip("ABCDE", (34, 14, 12, 70, 70)):
-        ws.column_dimensions[col].width = width
+def _summary_sheet(v) -> Sheet:
+    ws = Sheet("Tóm tắt", widths=dict(zip(range(1, 6), (34, 14, 12, 70, 70))))
     p, c = v.parsed, v.counts
-    ws.append([_cell(ws, "BÁO CÁO KIỂM TRA DANH SÁCH SẢN PHẨM OCOP", font=Font(bold=True, size=14))])
-    ws.append([])
+    ws.rows.append([_cell("BÁO CÁO KIỂM TRA DANH SÁCH SẢN PHẨM OCOP", font=_TITLE)])
+    ws.rows.append([])
     outcome = "Được tiếp nhận" if v.file_outcome == "accepted" else "Bị từ chối (không tiếp nhận tệp)"
     facts = [
         ("Tệp", p.file_name), ("Tỉnh/Thành phố gửi", _province_vi(p.province_code)),
@@ -122,12 +143,13 @@ def _summary_sheet(wb: Workbook, v) -> None:
     facts.append(("Việc cần làm tiếp theo", _next_steps(v)))
     for label, value in facts:
         if value is not None:
-            ws.append([_cell(ws, label, font=_BOLD), _cell(ws, value)])
-    ws.append([])
-    ws.append([_cell(ws, h, font=_BOLD, fill=_HEADER_FILL) for h in ("Mã lỗi", "Mức", "Số dòng", "Nội dung", "Cách sửa")])
+            ws.rows.append([_cell(label, font=_BOLD), _cell(value)])
+    ws.rows.append([])
+    ws.rows.append([_cell(h, font=_BOLD, fill=_HEADER_FILL) for h in ("Mã lỗi", "Mức", "Số dòng", "Nội dung", "Cách sửa")])
     for code, n in c["by_rule"].items():
         r = rule(code)
-        ws.append([code, LEVEL_VI[r.level], n, _cell(ws, r.message_vi, wrap=True), _cell(ws, r.fix_vi, wrap=True)])
+        ws.rows.append([code, LEVEL_VI[r.level], n, _cell(r.message_vi, wrap=True), _cell(r.fix_vi, wrap=True)])
+    return ws
 
 
 KEPT_LABEL_VI = "Dòng bị loại nhưng sản phẩm vẫn được giữ"
@@ -141,8 +163,19 @@ def _kept_rows(v) -> list[int]:
     return [int(x) for r, x in zip(v.records["row_id"], v.records["excel_row"]) if int(r) in kept] if kept else []
 
 
+# A character XML cannot hold, as json.dumps escapes it (\b and \f are two of them).
+_ESCAPED_ILLEGAL = re.compile(r"\\u00(?:0[0-8bcef]|1[0-9a-f])|\\[bf]", re.IGNORECASE)
+
+
 def _raw_rows(records: pd.DataFrame) -> list[dict]:
-    return [json.loads(s) if isinstance(s, str) and s else {} for s in records["raw_json"]]
+    """Each row's raw cells; cleaned of characters XML cannot hold (only rows that have one)."""
+    out = []
+    for s in records["raw_json"]:
+        row = json.loads(s) if isinstance(s, str) and s else {}
+        if row and _ESCAPED_ILLEGAL.search(s):
+            row = {k: _clean(x) for k, x in row.items()}
+        out.append(row)
+    return out
 
 
 def _header_order(raw_rows: list[dict]) -> list[str]:
@@ -196,8 +229,8 @@ def _widths(headers: list[str], raw_rows: list[dict]) -> list[float]:
     return [min(_MAX_WIDTH, max([len(h)] + [len(str(r.get(h, ""))) for r in sample]) + 2) for h in headers]
 
 
-def _data_sheet(wb: Workbook, v) -> None:
-    ws = wb.create_sheet("Dữ liệu")
+def _data_sheet(v) -> Sheet:
+    ws = Sheet("Dữ liệu")
     records = v.records
     raw_rows = _raw_rows(records)
     labels = getattr(v.parsed, "header_labels", None) or {}
@@ -211,11 +244,10 @@ def _data_sheet(wb: Workbook, v) -> None:
     cells, lines = _issue_map(v, field_header)
 
     all_headers = ["Dòng", *headers, "Trạng thái", "Lỗi"]
-    for i, w in enumerate([8, *_widths(headers, raw_rows), 12, 80], start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-    ws.freeze_panes = "B2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(all_headers))}{len(records) + 1}"
-    ws.append([_cell(ws, h, font=_BOLD, fill=_HEADER_FILL) for h in all_headers])
+    ws.widths = dict(enumerate([8, *_widths(headers, raw_rows), 12, 80], start=1))
+    ws.freeze = "B2"
+    ws.auto_filter = f"A1:{get_column_letter(len(all_headers))}{len(records) + 1}"
+    ws.rows.append([_cell(h, font=_BOLD, fill=_HEADER_FILL) for h in all_headers])
 
     kept = set(getattr(v, "kept_from_previous", ()) or ())
     for row_id, excel_row, outcome, raw in zip(records["row_id"], records["excel_row"], records["outcome"], raw_rows):
@@ -223,20 +255,125 @@ def _data_sheet(wb: Workbook, v) -> None:
             lines[row_id].append(f"Lưu ý: {KEPT_NOTE_VI}")
         marks = cells.get(row_id, {})
         row = [int(excel_row)]
-        for h in headers:
-            sev, note = marks.get(h, (None, None))
-            row.append(_cell(ws, raw.get(h), fill=FILLS.get(sev), comment=note))
-        status_fill = FILLS.get({"rejected": "reject", "warning": "warning"}.get(outcome))
-        row.append(_cell(ws, STATUS_VI[outcome], fill=status_fill))
-        row.append(_cell(ws, "\n".join(lines.get(row_id, ()))))
-        ws.append(row)
+        if marks:
+            for h in headers:
+                sev, note = marks.get(h, (None, None))
+                row.append(Styled(raw.get(h), sev, _clean(note)) if sev else raw.get(h))
+        else:
+            row.extend(raw.get(h) for h in headers)
+        row.append(_cell(STATUS_VI[outcome], fill={"rejected": "reject", "warning": "warning"}.get(outcome)))
+        row.append(_clean("\n".join(lines.get(row_id, ()))))
+        ws.rows.append(row)
+    return ws
 
 
-def write_xlsx(validated, path: Path) -> Path:
+def sheets(validated) -> list[Sheet]:
+    """The report's sheets, laid out (what either writer writes)."""
+    return [_summary_sheet(validated), *([_data_sheet(validated)] if len(validated.records) else [])]
+
+
+def write_xlsx(validated, path: Path, engine: str = "xlsxwriter") -> Path:
     """Write ``report.xlsx`` for one validated submission (or file-level rejection)."""
-    wb = Workbook(write_only=True)
-    _summary_sheet(wb, validated)
-    if len(validated.records):
-        _data_sheet(wb, validated)
-    wb.save(path)
+    {"xlsxwriter": _write_xlsxwriter, "openpyxl": _write_openpyxl}[engine](sheets(validated), path)
     return path
+
+
+def _write_xlsxwriter(laid_out: list[Sheet], path: Path) -> None:
+    import xlsxwriter
+
+    cells = sum(len(row) for sheet in laid_out for row in sheet.rows)
+    # Small reports in memory (no temporary files: creating and removing them cost more than
+    # the writing here); large ones streamed row by row to keep memory flat.
+    mode = {"in_memory": True} if cells <= _IN_MEMORY_CELLS else {"constant_memory": True}
+    wb = xlsxwriter.Workbook(str(path), {**mode, "strings_to_numbers": False,
+                                         "strings_to_formulas": False, "strings_to_urls": False})
+    formats: dict[tuple, object] = {}
+
+    def fmt(c: Styled):
+        key = (c.fill, c.font, c.wrap)
+        if key not in formats:
+            spec = {}
+            if c.fill:
+                spec.update(pattern=1, bg_color="#" + FILLS[c.fill])
+            if c.font:
+                spec.update(bold=True, **({"font_size": 14} if c.font == _TITLE else {}))
+            if c.wrap:
+                spec.update(text_wrap=True, valign="top")
+            formats[key] = wb.add_format(spec) if spec else None
+        return formats[key]
+
+    width, height = _COMMENT_SIZE
+    for sheet in laid_out:
+        ws = wb.add_worksheet(sheet.title)
+        for col, w in sheet.widths.items():
+            ws.set_column(col - 1, col - 1, w)
+        if sheet.freeze:
+            ws.freeze_panes(sheet.freeze)
+        if sheet.auto_filter:
+            ws.autofilter(sheet.auto_filter)
+        for r, row in enumerate(sheet.rows):
+            for c, value in enumerate(row):
+                f = None
+                if isinstance(value, Styled):
+                    f = fmt(value)
+                    if value.comment:
+                        ws.write_comment(r, c, value.comment, {"author": "OCOP", "x_scale": width / 128,
+                                                                "y_scale": height / 74})
+                    value = value.value
+                if value is None or value == "":
+                    if f is not None:
+                        ws.write_blank(r, c, None, f)
+                elif isinstance(value, str):
+                    ws.write_string(r, c, value, f)
+                elif isinstance(value, bool):
+                    ws.write_boolean(r, c, value, f)
+                elif isinstance(value, (int, float)):
+                    ws.write_number(r, c, value, f)
+                else:
+                    ws.write_string(r, c, str(value), f)
+    wb.close()
+
+
+def _write_openpyxl(laid_out: list[Sheet], path: Path) -> None:
+    """The same sheets in openpyxl's write-only mode (the former writer; kept to measure against)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    fills = {k: PatternFill("solid", fgColor=v) for k, v in FILLS.items()}
+    fonts = {_BOLD: Font(bold=True), _TITLE: Font(bold=True, size=14)}
+    wrap = Alignment(wrap_text=True, vertical="top")
+    wb = Workbook(write_only=True)
+    for sheet in laid_out:
+        ws = wb.create_sheet(sheet.title)
+        for col, w in sheet.widths.items():
+            ws.column_dimensions[get_column_letter(col)].width = w
+        if sheet.freeze:
+            ws.freeze_panes = sheet.freeze
+        if sheet.auto_filter:
+            ws.auto_filter.ref = sheet.auto_filter
+        for row in sheet.rows:
+            out = []
+            for value in row:
+                styled = isinstance(value, Styled)
+                v = value.value if styled else value
+                as_text = isinstance(v, str) and v.startswith(_FORMULA_START)
+                if not (styled or as_text):
+                    out.append(v)
+                    continue
+                c = WriteOnlyCell(ws, value=v)
+                if as_text:
+                    c.data_type = "s"  # text, never a formula
+                if styled:
+                    if value.fill:
+                        c.fill = fills[value.fill]
+                    if value.font:
+                        c.font = fonts[value.font]
+                    if value.wrap:
+                        c.alignment = wrap
+                    if value.comment:
+                        c.comment = Comment(value.comment, "OCOP", width=_COMMENT_SIZE[0], height=_COMMENT_SIZE[1])
+                out.append(c)
+            ws.append(out)
+    wb.save(path)

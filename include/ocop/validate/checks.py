@@ -14,8 +14,11 @@ required fields               the record column, blank text -> null (``NotBeNull
 ``rating``                    ``rating_class``, else the unrecognised ``rating_raw`` text
 ``group``                     ``group_code`` as text, else the unrecognised ``group_raw``
 ``decision_date_text``        ``decision_date`` (ISO), else the unparseable raw text
-``decision_dt``, ``expiry_dt``  ``decision_date`` / ``expiry_date`` as datetimes
-``row_province``              ``row_province_code``, ``"?<text>"`` when unresolved
+``decision_dt``               ``decision_date`` as a datetime
+``decision_days_after_snapshot``  days from the row's snapshot date to ``decision_date``
+``expiry_days_after_snapshot``    days from the row's snapshot date to ``expiry_date``
+``row_province_foreign``      ``row_province_code`` (``"?<text>"`` when unresolved) when it is
+                              not the submitting province, else null
 ``five_star_level``           ``issuing_level`` ("" when none) of 5-star rows, else null
 ``decision_no_ok``            ``decision_no_well_formed(decision_no)`` (null when blank)
 ``legacy_converted``          ``legacy_encoding`` set and not ``legacy_failed``
@@ -25,6 +28,10 @@ required fields               the record column, blank text -> null (``NotBeNull
 
 Duplicates are judged only among rows that no other rule rejects, so they need the first
 pass's outcome: :func:`duplicate_frame` builds the frame of the second (duplicates) suite.
+
+Both frames may hold several submissions stacked (one validation per run): the snapshot date
+and the submitting province are then given per row, and duplicates are grouped within a
+submission only (``group``).
 """
 
 from __future__ import annotations
@@ -53,8 +60,11 @@ def _per_value(s: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     return s.map(values).astype(object).where(s.notna(), None)
 
 
-def check_frame(records: pd.DataFrame) -> pd.DataFrame:
-    """The first-pass check frame (row_id + one column per check), built from the records."""
+def check_frame(records: pd.DataFrame, snapshot, province) -> pd.DataFrame:
+    """The first-pass check frame (row_id + one column per check), built from the records.
+
+    ``snapshot`` (a date or datetimes per row) and ``province`` (a code or codes per row): the
+    snapshot date and the submitting province of each row's submission."""
     r = records
     out = pd.DataFrame({"row_id": r["row_id"].to_numpy()}, index=r.index)
     for f in (*REQUIRED_FIELDS, DECISION_DATE_FIELD):
@@ -66,11 +76,18 @@ def check_frame(records: pd.DataFrame) -> pd.DataFrame:
     out["group"] = group.where(r["group_code"].notna(), out["group_raw"])
     out["decision_date_text"] = r["decision_date"].astype(object).where(r["decision_date"].notna(), date_raw)
     out["decision_dt"] = pd.to_datetime(r["decision_date"], errors="coerce", format="ISO8601")
-    out["expiry_dt"] = pd.to_datetime(r["expiry_date"], errors="coerce", format="ISO8601")
+    snapshot = pd.to_datetime(snapshot) if not isinstance(snapshot, pd.Series) else snapshot
+    expiry_dt = pd.to_datetime(r["expiry_date"], errors="coerce", format="ISO8601")
+    day = pd.Timedelta(days=1)
+    out["decision_days_after_snapshot"] = ((out["decision_dt"] - snapshot) / day).astype("float64")
+    out["expiry_days_after_snapshot"] = ((expiry_dt - snapshot) / day).astype("float64")
     out["status"] = r["status"].astype(object)
     unresolved = r["row_province_unresolved"].fillna(False).astype(bool)
+    submitting = province
     province = r["row_province_code"].astype(object)
-    out["row_province"] = province.where(~unresolved, "?" + r["province_raw"].astype(str))
+    row_province = province.where(~unresolved, "?" + r["province_raw"].astype(str))
+    own = row_province.eq(submitting).fillna(False).astype(bool)
+    out["row_province_foreign"] = row_province.where(~own, None)
     level = r["issuing_level"].astype(object).fillna("")
     out["five_star_level"] = level.where(r["rating_class"].eq("5").fillna(False).astype(bool), None)
     out["legacy_failed"] = r["legacy_failed"].fillna(False).astype(bool)
@@ -81,12 +98,16 @@ def check_frame(records: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def duplicate_frame(records: pd.DataFrame, rejected: pd.Series) -> pd.DataFrame:
-    """The second-pass check frame: duplicate flags among rows not rejected by another rule."""
+def duplicate_frame(records: pd.DataFrame, rejected: pd.Series, group: pd.Series | None = None) -> pd.DataFrame:
+    """The second-pass check frame: duplicate flags among rows not rejected by another rule
+    (``group``: the submission of each row, when several are stacked)."""
     out = pd.DataFrame({"row_id": records["row_id"].to_numpy()}, index=records.index)
-    cand = records.loc[~rejected.to_numpy()]
+    keep = ~rejected.to_numpy()
+    cand = records.loc[keep, ["owner", "product_name", *DUPLICATE_FACTS]]  # (not the wide raw_json)
     key = _per_value(_blank_to_null(cand["owner"]), owner_key) + "\x1f" + _per_value(
         _blank_to_null(cand["product_name"]), product_key)
+    if group is not None:
+        key = pd.Series(group.to_numpy()[keep], index=cand.index).astype(str) + "\x1e" + key
     key = key.dropna()
     cand = cand.loc[key.index]
     conflict = pd.Series(False, index=cand.index)

@@ -1,11 +1,14 @@
 """GX Data Docs for engineers: one static HTML site per pipeline run, one page per suite result.
 
 ``write_data_docs(results, site_dir, submission=...)`` adds the GX validation results of one
-submission (the ``ocop-rows`` and ``ocop-duplicates`` suite results that
-:func:`ocop.validate.run.validate` already computed; nothing is validated again) to the static
-site in ``site_dir`` and returns the path of its ``index.html``. Several submissions validated
-into the same ``site_dir`` (one per run: ``runs/<run id>/data_docs/``) share one site whose
-index links to every submission's pages; they may be written by parallel processes.
+validation (the ``ocop-rows`` and ``ocop-duplicates`` suite results that
+:func:`ocop.validate.run.validate_many` already computed; nothing is validated again) to the
+static site in ``site_dir`` and returns the path of its ``index.html``. A pipeline run validates
+all its submissions at once, so its site is built once, with one page per suite for the run
+(its unexpected rows named by submission id and row id); ``validate(parsed)`` of one file
+gives that file's pages. Several validations into the same ``site_dir`` (one per run:
+``runs/<run id>/data_docs/``) share one site whose index links to every page; they may be
+written by parallel processes.
 
 Layout of ``site_dir``::
 
@@ -46,7 +49,7 @@ import html
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -218,21 +221,33 @@ class RuleValidationResultsPageRenderer(ValidationResultsPageRenderer):
 
 # --------------------------------------------------------------------------- docs copies
 
-def _docs_result(result: Mapping | None) -> dict:
-    """The counts and samples of an expectation result, with the long lists capped."""
+def _docs_result(result: Mapping | None, index_label: Callable[[int], dict] | None = None,
+                 column: str | None = None) -> dict:
+    """The counts and samples of an expectation result, with the long lists capped; the
+    unexpected rows' positions named by ``index_label`` (e.g. ``{"row_id": 7}``) beside the
+    value of ``column`` (as GX's own ``unexpected_index_column_names`` lists them)."""
     result = result or {}
     out = {k: result[k] for k in _KEEP if k in result}
     for k in _CAPPED:
         if k in result and result[k] is not None:
             out[k] = list(result[k][:MAX_UNEXPECTED])
+    if index_label is not None:
+        for k, values in (("unexpected_index_list", "unexpected_list"),
+                          ("partial_unexpected_index_list", "partial_unexpected_list")):
+            if out.get(k) is not None:
+                vals = list(result.get(values) or [])
+                out[k] = [{**index_label(int(p)), **({column: vals[i]} if column and i < len(vals) else {})}
+                          for i, p in enumerate(out[k])]
+        if out.get("unexpected_index_list"):
+            out["unexpected_index_column_names"] = [k for k in out["unexpected_index_list"][0] if k != column]
     return out
 
 
-def _docs_suite_result(res: ExpectationSuiteValidationResult, meta: dict,
-                       params: Mapping[str, Any]) -> ExpectationSuiteValidationResult:
+def _docs_suite_result(res: ExpectationSuiteValidationResult, meta: dict, params: Mapping[str, Any],
+                       index_label: Callable[[int], dict] | None = None) -> ExpectationSuiteValidationResult:
     results = [
         ExpectationValidationResult(success=r.success, expectation_config=r.expectation_config,
-                                    result=_docs_result(r.result), meta=dict(r.meta or {}),
+                                    result=_docs_result(r.result, index_label, (r.expectation_config.kwargs or {}).get("column")), meta=dict(r.meta or {}),
                                     exception_info=r.exception_info)
         for r in res.results
     ]
@@ -262,13 +277,16 @@ def _safe(text: str) -> str:
 
 
 def write_data_docs(results: Mapping[str, ExpectationSuiteValidationResult], site_dir: Path, *,
-                    submission: Mapping[str, Any], run_time: dt.datetime | None = None) -> Path:
+                    submission: Mapping[str, Any], run_time: dt.datetime | None = None,
+                    index_label: Callable[[int], dict] | None = None) -> Path:
     """Add one submission's suite results to the Data Docs site in ``site_dir``; return index.html.
 
     ``results``: suite name -> the GX result of :func:`ocop.validate.suite.run_suite`.
     ``submission``: ``submission_id`` (or ``file_name``), ``province_code``, ``file_name``,
     ``snapshot_date``, ``sha256``, ``rows`` (shown on the pages). Writing the same submission
-    again (an Airflow retry) replaces its pages.
+    again (an Airflow retry) replaces its pages. ``index_label``: position of an unexpected row
+    in the validated frame -> how the pages name it (``{"row_id": ...}``, with the submission
+    id when the frame held several).
     """
     site_dir = Path(site_dir).resolve()
     site_dir.mkdir(parents=True, exist_ok=True)
@@ -276,7 +294,7 @@ def write_data_docs(results: Mapping[str, ExpectationSuiteValidationResult], sit
     run_time = run_time or dt.datetime.now(dt.timezone.utc)
     asset = f"{submission.get('province_code')} / {submission.get('file_name')}"
     params = {"snapshot_date": str(submission.get("snapshot_date")),
-              "province_codes": [submission.get("province_code")]}
+              "province_codes": str(submission.get("province_code")).split(",")}
     with _locked(site_dir):  # first: creating the stores writes their backend id files
         context = _docs_context(str(site_dir))
         store = context.validation_results_store
@@ -303,7 +321,7 @@ def write_data_docs(results: Mapping[str, ExpectationSuiteValidationResult], sit
                                             "all of them are in the run's issues.parquet"},
                 "active_batch_definition": res.meta.get("active_batch_definition"),
             }
-            store.set(key, _docs_suite_result(res, meta, params))
+            store.set(key, _docs_suite_result(res, meta, params, index_label))
             keys.append(key)
         _build(site_dir, resource_identifiers=[*keys, *suite_keys])
         _write_offline_index(site_dir)

@@ -6,10 +6,17 @@ over the check frame of :mod:`ocop.validate.checks`; each expectation carries
 become issues. Two suites are built: ``ocop-rows`` (every rule but duplicates) and
 ``ocop-duplicates`` (judged among the rows the first suite did not reject).
 
-The snapshot date and the submitting province differ per file: they are GX expectation
-parameters (``{"$PARAMETER": ...}``) filled at validation time, so the suites are built once
-per process. The ephemeral context (no usage statistics, no progress bars) and its pandas
-batch definition are cached as well.
+The snapshot date and the submitting province differ per file, and one validation covers
+every submission of a run stacked into one frame (:func:`ocop.validate.run.validate_many`):
+so the rules that compare with them read per-row columns of the check frame (days after the
+row's snapshot, the row's province when it is not the submitting one) against constant bounds,
+and the suites have no parameters. They are built once per process (``ExpectationSuite(
+expectations=[...])``, not ``add_expectation`` one by one). The ephemeral context (no usage
+statistics, no progress bars) and its pandas batch definition are cached as well.
+
+Results name the unexpected rows by their position in the frame (GX's pandas index): the
+caller maps positions back to (submission, row id), which is cheaper than GX's per-row
+``unexpected_index_column_names`` lookup.
 """
 
 from __future__ import annotations
@@ -43,9 +50,8 @@ from ocop.validate.rules import (  # noqa: E402
 ROWS_SUITE = "ocop-rows"
 DUPLICATES_SUITE = "ocop-duplicates"
 DUPLICATE_RULES = frozenset({"R_DUPLICATE_CONFLICT", "W_DUPLICATE_IDENTICAL"})
-SNAPSHOT_PARAM = {"$PARAMETER": "snapshot_date"}
-PROVINCE_PARAM = {"$PARAMETER": "province_codes"}
-RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]}
+# COMPLETE: every unexpected row's position (the frame has a RangeIndex); no query string.
+RESULT_FORMAT = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
 
 
 def _meta(code: str, field: str | None) -> dict:
@@ -71,7 +77,7 @@ def _duplicate_conflict(code: str, _field: str | None) -> list:
 
 def _expired(code: str, field: str | None) -> list:
     return [
-        gxe.ExpectColumnValuesToBeBetween(column="expiry_dt", min_value=SNAPSHOT_PARAM, strict_min=True,
+        gxe.ExpectColumnValuesToBeBetween(column="expiry_days_after_snapshot", min_value=0, strict_min=True,
                                           meta=_meta(code, field)),
         gxe.ExpectColumnValuesToNotBeInSet(column="status", value_set=["expired"], meta=_meta(code, "status_raw")),
     ]
@@ -87,8 +93,9 @@ _BUILDERS: dict[str, Callable[[str, str | None], list]] = {
     "R_DATE_BEFORE_PROGRAM": lambda code, field: [gxe.ExpectColumnValuesToBeBetween(
         column="decision_dt", min_value=pd.Timestamp(PROGRAM_START), meta=_meta(code, field))],
     "R_DATE_AFTER_SNAPSHOT": lambda code, field: [gxe.ExpectColumnValuesToBeBetween(
-        column="decision_dt", max_value=SNAPSHOT_PARAM, meta=_meta(code, field))],
-    "R_PROVINCE_MISMATCH": _in_set("row_province", PROVINCE_PARAM),
+        column="decision_days_after_snapshot", max_value=0, meta=_meta(code, field))],
+    "R_PROVINCE_MISMATCH": lambda code, field: [gxe.ExpectColumnValuesToBeNull(
+        column="row_province_foreign", meta=_meta(code, field))],
     "R_FIVE_STAR_NOT_CENTRAL": _in_set("five_star_level", ["central"]),
     "R_LEGACY_ENCODING": _in_set("legacy_failed", [False]),
     "R_DUPLICATE_CONFLICT": _duplicate_conflict,
@@ -110,18 +117,21 @@ def build_suite(name: str) -> gx.ExpectationSuite:
     """The suite ``name`` (:data:`ROWS_SUITE` or :data:`DUPLICATES_SUITE`) built from RULES."""
     _context()  # GX suites need an active context
     want_duplicates = name == DUPLICATES_SUITE
-    suite = gx.ExpectationSuite(name=name)
-    for r in RULES:
-        if r.level == "file" or (r.code in DUPLICATE_RULES) != want_duplicates:
-            continue
-        for expectation in _BUILDERS[r.code](r.code, r.field):
-            suite.add_expectation(expectation)
-    return suite
+    expectations = [e for r in RULES if r.level != "file" and (r.code in DUPLICATE_RULES) == want_duplicates
+                    for e in _BUILDERS[r.code](r.code, r.field)]
+    return gx.ExpectationSuite(name=name, expectations=expectations)
 
 
 @lru_cache(maxsize=1)
 def _context():
-    """The process's ephemeral GX context: in memory, no analytics, no progress bars."""
+    """The process's ephemeral GX context: in memory, no analytics, no progress bars.
+
+    GX's pandas engine also fingerprints every batch (an md5 of ``hash_pandas_object`` of the
+    whole frame, 2 s of a 100k-row validation) for a batch marker nothing here reads; a zero
+    threshold turns that off for this process."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    pandas_execution_engine.HASH_THRESHOLD = 0
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(),
         analytics_enabled=False,
@@ -136,17 +146,15 @@ def _batch_definition():
     return asset.add_batch_definition_whole_dataframe("whole")
 
 
-def run_suite(name: str, frame: pd.DataFrame, *, snapshot_date: str, province_code: str):
-    """Validate ``frame`` against suite ``name``; returns the GX ``ExpectationSuiteValidationResult``.
+def run_suite(name: str, frame: pd.DataFrame):
+    """Validate ``frame`` (RangeIndex: its positions name the unexpected rows) against suite
+    ``name`` with ``Batch.validate`` (no result store, no checkpoint); returns the GX
+    ``ExpectationSuiteValidationResult``.
 
     Raises ``RuntimeError`` when an expectation itself failed to run (a bug, never data).
     """
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(
-        build_suite(name),
-        result_format=RESULT_FORMAT,
-        expectation_parameters={"snapshot_date": pd.Timestamp(snapshot_date), "province_codes": [province_code]},
-    )
+    result = batch.validate(build_suite(name), result_format=RESULT_FORMAT)
     broken = [r for r in result.results if _raised(r.exception_info or {})]
     if broken:
         raise RuntimeError(f"GX expectation {broken[0].expectation_config.type} failed: {broken[0].exception_info}")
