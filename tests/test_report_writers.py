@@ -12,10 +12,10 @@ from report_readback import xlsx_content
 
 ROWS = [
     {},
-    {"rating_raw": "6 sao", "rating_class": None},  # reject: red cell with a comment
+    {"rating_raw": "6 sao"},  # reject: red cell with a comment
     {"product_name": "=HYPERLINK(\"http://x\")", "owner": "+84 912 345 678"},  # formulas stay text
-    {"notes": "Trà Shan tuyết\x01\x0b cổ thụ", "owner_type_inferred": True},  # XML-illegal characters dropped
-    {"product_name": "Nước mắm Phú Quốc " * 400, "decision_no_raw": "QĐ 12", "decision_no": "QĐ 12"},
+    {"notes": "Trà Shan tuyết\x01\x0b cổ thụ", "owner_type_raw": None},  # XML-illegal characters dropped; type inferred
+    {"product_name": "Nước mắm Phú Quốc " * 400, "decision_no_raw": "QĐ 12"},
 ]
 
 

@@ -64,8 +64,7 @@ def test_one_validation_per_run_gives_every_report_unchanged(parsed_sample, tmp_
 
 
 def test_submissions_of_one_batch_are_judged_each_against_their_own_province_and_date():
-    row = {"product_name": "Mật ong", "owner": "HTX A", "decision_date_raw": "2025-03-01",
-           "decision_date": "2025-03-01", "row_province_code": "01"}
+    row = {"product_name": "Mật ong", "owner": "HTX A", "decision_date_raw": "01/03/2025", "province_raw": "Hà Nội"}
     a = make_parsed([row, row], submission_id="01-a", province_code="01", snapshot_date="2025-06-30")
     b = make_parsed([row], submission_id="48-b", province_code="48", snapshot_date="2025-01-31")
     va, vb = validate_many([a, b])
@@ -85,7 +84,7 @@ def test_one_broken_submission_does_not_stop_the_others_validation(tmp_path):
     from ocop import pipeline
     from ocop.config import Settings
 
-    good = make_parsed([{}, {"rating_raw": "6 sao", "rating_class": None}], submission_id="01-good")
+    good = make_parsed([{}, {"rating_raw": "6 sao"}], submission_id="01-good")
     broken = make_parsed([{}], submission_id="48-broken", province_code="48")
     broken.records["owner"] = [{"not": "text"}]
     refs = []
