@@ -179,16 +179,28 @@ def _fuzzy_prefix(tokens: list[str], index: dict) -> tuple[list[str], str] | Non
 
 @lru_cache(maxsize=500_000)
 def owner_key(owner: object) -> str:
-    """Legal-form token + core name: ``"HTX NN Hoà Bình"`` -> ``"htx hoa binh"``."""
+    """Legal-form token + core name.
+
+    >>> owner_key("HTX NN Hoà Bình"), owner_key("Công ty TNHH MTV Hoà Bình"), owner_key("Hoà Bình")
+    ('htx hoa binh', 'tnhh hoa binh', 'hoa binh')
+    """
     return " ".join(part for part in split_owner(owner) if part)
 
 
 @lru_cache(maxsize=500_000)
 def product_key(name: object) -> str:
-    """Folded product name: ``"Gạo ST25 “Hoà Bình”"`` -> ``"gao st 25 hoa binh"``."""
+    """Folded product name, digits split from letters.
+
+    >>> product_key("Gạo ST25 “Hoà Bình”"), product_key("Mật ong 500g")
+    ('gao st 25 hoa binh', 'mat ong 500 g')
+    """
     return " ".join(_tokens(name))
 
 
 def legal_compatible(a: str, b: str) -> bool:
-    """Legal forms that may belong to one owner: equal, one missing, or one owner-type family."""
+    """Legal forms that may belong to one owner: equal, one missing, or one owner-type family.
+
+    >>> legal_compatible("tnhh", "cp"), legal_compatible("htx", ""), legal_compatible("htx", "tnhh")
+    (True, True, False)
+    """
     return not a or not b or LEGAL_FAMILY[a] == LEGAL_FAMILY[b]

@@ -27,7 +27,9 @@ between two snapshots of one province; a product appears once per snapshot):
 - ``decision``: the same decision number *and* date in two snapshots: :data:`SAME_DECISION`
   points for one product; the later snapshot citing a *different* decision dated on or before
   the earlier snapshot (which should then have shown it): :data:`DECISION_CONFLICT`;
-- ``rating``: a different rating class without a newer decision: :data:`RATING_CONFLICT`;
+- ``rating``: a different rating class without a newer decision: :data:`RATING_CONFLICT` (as
+  strong as the decision's agreement: one batch decision certifies several products, each with
+  its own rating);
 - ``group``: a different OCOP group: :data:`GROUP_CONFLICT`.
 
 The pieces add up to the pair's ``weight`` (:func:`weigh`). It is **merged** when nothing is
@@ -77,7 +79,7 @@ NO_WORD_AGREES = 2
 DEBRIS = 3
 SAME_DECISION = 6
 DECISION_CONFLICT = -6
-RATING_CONFLICT = -3
+RATING_CONFLICT = -6
 GROUP_CONFLICT = -2
 MERGE_AT = -2
 REVIEW_AT = -9
@@ -221,7 +223,7 @@ def record_evidence(fa: list[Facts], fb: list[Facts]) -> tuple[int, str]:
             if points > best:
                 best = points
                 best_why = "; ".join(why)
-            if points < conflict[0]:
+            if points < conflict[0] or (points == conflict[0] and why and not conflict[1]):
                 conflict = (points, "; ".join(why))
     if best > 0:
         return best, best_why
