@@ -16,6 +16,8 @@ not apply, so a caller can try another):
   ``transposition``, and ``telex`` (a Telex key left in the text instead of its mark: ``Phát``
   -> ``Phats``, ``Đạt`` -> ``Ddạt``, ``Sơn`` -> ``Sown``, ``Việt`` -> ``Vieet``).
 
+A mistyped legal form one edit from a form of another owner type (``THX``: HTX or THT?) is
+not generated: nobody can tell the owner's type from it, so the truth could not either.
 Model codes glued to numbers (``ST25``) are never mistyped: ``ST25``/``TS25`` must stay apart.
 VNI leftovers (``Pha1t``) are not generated: a stray digit is indistinguishable from a grade or a
 model number (``loại1``, ``ST25``), which must keep products apart.
@@ -29,7 +31,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ocop.generate.names import LEGAL_FORM_VARIANTS
+from rapidfuzz.distance import OSA
+
+from ocop.generate.names import LEGAL_FORM_VARIANTS, LEGAL_FORMS
 
 _TONE_SWAP = {"òa": "oà", "óa": "oá", "ỏa": "oả", "õa": "oã", "ọa": "oạ", "ùy": "uỳ", "úy": "uý",
               "ủy": "uỷ", "ũy": "uỹ", "ụy": "uỵ", "òe": "oè", "óe": "oé"}
@@ -181,6 +185,17 @@ def typo(text: str, rng: np.random.Generator, kind: str | None = None) -> tuple[
     return None
 
 
+_FOLDED_FORMS = {t: {_strip(f).lower() for f in forms} for t, forms in LEGAL_FORMS.items()}
+
+
+def _ambiguous_form(written: str, mistyped: str) -> bool:
+    """Is the mistyped legal form one edit from a form of *another* owner type (``THX``: HTX or
+    THT?). Nobody can tell the owner's type from it, so the truth could not say either."""
+    own = next((t for t, forms in LEGAL_FORMS.items() if written in forms), None)
+    text = _strip(mistyped).lower()
+    return any(OSA.distance(text, f) <= 1 for t, forms in _FOLDED_FORMS.items() if t != own for f in forms)
+
+
 def rewrite(legal: str, core: str, product: str, rng: np.random.Generator) -> tuple[str, str]:
     """(owner text, product text) with one to three harmless changes (:func:`vary`)."""
     v = vary(legal, core, product, rng)
@@ -217,7 +232,7 @@ def _apply(kind: str, texts: dict[str, str], rng: np.random.Generator) -> str | 
     field = fields[rng.integers(len(fields))]
     if kind == "typo":
         found = typo(texts[field], rng)
-        if found is None:
+        if found is None or (field == "legal" and _ambiguous_form(texts["legal"], found[0])):
             return None
         texts[field], sub, length = found
         size = "short" if length <= SHORT_WORD else "long"
