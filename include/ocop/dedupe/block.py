@@ -5,14 +5,15 @@ one product). Named passes (:data:`PASSES`), each measurable on its own
 (:func:`pairs_by_pass`), all inside one province except the last:
 
 - ``owner_words``: owners (distinct core names) sharing their first word, or their last word,
-  are compared with ``rapidfuzz.process.cdist`` (C, cut-off :data:`OWNER_CUTOFF`) inside each
+  are compared with ``rapidfuzz.process.cdist`` (C, cut-off :data:`OWNER_WORDS_CUTOFF`) inside each
   block; owner pairs that are not decisively different (``relate``) are expanded: every pair of
   entities of the two owners becomes a candidate;
 - ``same_owner``: every pair of entities of one owner (product typos, short names included);
-- ``same_product``: entities with the same product key are compared on the owner core (owners
-  with typos in both their first and their last word);
-- ``same_decision``: entities citing the same decision number and date (a product whose names
-  both changed, and any typo at all when the registers agree on the decision);
+- ``same_product``: entities with the same product key are compared on the owner core (cut-off
+  :data:`OWNER_CUTOFF`; owners with typos in both their first and their last word);
+- ``same_decision``: entities citing the same decision number and date whose owner and product
+  together have ``fuzz.ratio >= DECISION_CUTOFF`` (names that both changed; a batch decision
+  certifies many products, so its products are compared, not all paired);
 - ``cross_province``: identical owner and product keys in two provinces.
 
 Blocks are small (a province's owners sharing one word, one owner's products, one decision's
@@ -31,7 +32,9 @@ from rapidfuzz.process import cdist
 
 from ocop.dedupe.score import DIFFERENT, relate
 
-OWNER_CUTOFF = 70.0
+OWNER_WORDS_CUTOFF = 80.0  # owners sharing a word: blocks grow with the data, keep them tight
+OWNER_CUTOFF = 70.0  # owners of one product key
+DECISION_CUTOFF = 60.0  # owner and product together, inside one decision
 
 
 @dataclass
@@ -56,8 +59,8 @@ def owner_words(block: BlockInput) -> pd.DataFrame:
     owner_pairs = _may_match(
         pd.concat(
             [
-                _fuzzy_pairs(owners["province"] + "|" + first_word, owners["core"]),
-                _fuzzy_pairs(owners["province"] + "|" + last_word, owners["core"]),
+                _fuzzy_pairs(owners["province"] + "|" + first_word, owners["core"], OWNER_WORDS_CUTOFF),
+                _fuzzy_pairs(owners["province"] + "|" + last_word, owners["core"], OWNER_WORDS_CUTOFF),
             ]
         ).drop_duplicates(),
         owners["core"],
@@ -77,8 +80,16 @@ def same_product(block: BlockInput) -> pd.DataFrame:
 def same_decision(block: BlockInput) -> pd.DataFrame:
     if block.decisions is None or block.decisions.empty:
         return _empty()
-    known = block.decisions[block.decisions["key"] != ""].drop_duplicates(["key", "entity"])
-    return _same_key_pairs(known, "key")
+    known = block.decisions[block.decisions["key"] != ""].drop_duplicates(["key", "entity"], ignore_index=True)
+    known = known[known.duplicated("key", keep=False)].reset_index(drop=True)
+    if known.empty:
+        return _empty()
+    ent = block.entities
+    text = (ent["core"] + " | " + ent["pkey"]).to_numpy(dtype=object)[known["entity"].to_numpy()]
+    # a batch decision certifies many products: compare names inside it rather than pair them all
+    found = _fuzzy_pairs(known["key"], pd.Series(text), DECISION_CUTOFF)
+    entity = known["entity"].to_numpy()
+    return pd.DataFrame({"a": entity[found["a"].to_numpy()], "b": entity[found["b"].to_numpy()]})
 
 
 def cross_province(block: BlockInput) -> pd.DataFrame:

@@ -152,6 +152,15 @@ def _fuzzy_word(written: str, canonical: str, alone: bool, min_len: int = 3) -> 
     return OSA.distance(written, canonical, score_cutoff=1) <= 1
 
 
+@lru_cache(maxsize=100_000)
+def _near_firsts(index_id: int, head: str) -> tuple[str, ...]:
+    """First words of the phrases of index ``index_id`` (_HEADS or _QUALIFIER_INDEX) equal to
+    ``head`` or one edit from it (cached: heads are a few thousand distinct syllables)."""
+    index = _HEADS if index_id == id(_HEADS) else _QUALIFIER_INDEX
+    return tuple(first for first in index
+                 if first == head or (abs(len(first) - len(head)) <= 1 and _fuzzy_word(head, first, False, 1)))
+
+
 def _fuzzy_prefix(tokens: list[str], index: dict) -> tuple[list[str], str] | None:
     """``(rest, value)`` of the longest phrase of ``index`` that starts ``tokens`` with exactly
     one word one edit off (:func:`_fuzzy_word`), or None."""
@@ -160,10 +169,8 @@ def _fuzzy_prefix(tokens: list[str], index: dict) -> tuple[list[str], str] | Non
     best: tuple[int, list[str], str] | None = None
     ambiguous = 0
     head = tokens[0]
-    for first, phrases in index.items():
-        if first != head and (abs(len(first) - len(head)) > 1 or not _fuzzy_word(head, first, False, 1)):
-            continue
-        for phrase, value in phrases:
+    for first in _near_firsts(id(index), head):
+        for phrase, value in index[first]:
             n = len(phrase)
             if n > len(tokens) or (best is not None and n < best[0]):
                 continue
