@@ -69,7 +69,6 @@ from rapidfuzz.process import cpdist
 from ocop.dedupe.normalize import legal_compatible, syllable_like
 
 EQUAL, TYPO, DIFFERENT = "equal", "typo", "different"
-TOLERATED = frozenset({EQUAL, TYPO})
 PREFILTER = 80.0
 PREFILTER_EDITS = 2
 
