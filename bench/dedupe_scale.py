@@ -3,8 +3,9 @@
 Builds national-shaped registers directly in memory: 34 provinces of skewed size, ~1.8
 products per owner, two snapshots per province (most products listed twice, some dropped, some
 new), writing noise between snapshots (legal-form spelling, lost diacritics, case, punctuation,
-one-letter typos) and hard negatives (same owner, ``X`` vs ``X túi lọc`` / ``ST25`` vs ``ST24``;
-two owners with one product name). Then times ``assign_products`` and scores it against the
+one-letter typos in any word, short ones included), a decision number and date per product
+(kept across snapshots), and hard negatives (same owner, ``X`` vs ``X túi lọc`` / ``ST25`` vs
+``ST24``; two owners with one product name). Then times ``assign_products`` and scores it against the
 truth it built.
 
     for n in 100000 300000 1000000; do .venv/bin/python bench/dedupe_scale.py $n; done
@@ -27,6 +28,7 @@ import pandas as pd
 
 from ocop.dedupe import assign_products
 from ocop.dedupe.evaluate import blocking_recall, evaluate
+from ocop.generate import noise
 from ocop.text import fold, strip_diacritics
 
 PROVINCES = ["01", "04", "08", "11", "12", "14", "15", "19", "20", "22", "24", "25", "31", "33", "37",
@@ -61,7 +63,9 @@ def _owners(rng: np.random.Generator, n_owners: int) -> pd.DataFrame:
     core = core.where(length < 3, core + " " + syl[:, 2])
     core = core.where(length < 4, core + " " + syl[:, 3])
     owners = pd.DataFrame({"province": province, "core": core, "family": rng.integers(len(LEGAL), size=len(province))})
-    distinct = ~core.map(fold).duplicated()  # owners with one folded name would be one owner
+    # Owners with one folded name would be one owner by the spec (identical keys): not a test.
+    # Near-identical names (one letter apart) are kept: they are different owners in the truth.
+    distinct = ~core.map(fold).duplicated()
     return owners[distinct.to_numpy()].head(n_owners).reset_index(drop=True)
 
 
@@ -78,13 +82,9 @@ def _products(rng: np.random.Generator, owners: pd.DataFrame, n_products: int) -
 
 
 def _typo(text: str, rng: np.random.Generator) -> str:
-    words = text.split(" ")
-    long = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()]
-    if not long:
-        return text
-    i = long[rng.integers(len(long))]
-    words[i] = words[i] + words[i][-1]
-    return " ".join(words)
+    """One keying mistake in any word, short syllables included (``ocop.generate.noise.typo``)."""
+    found = noise.typo(text, rng)
+    return text if found is None else found[0]
 
 
 def _noise(rng: np.random.Generator, legal: pd.Series, core: pd.Series, product: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -128,8 +128,12 @@ def synthetic_records(n_records: int, seed: int = 0) -> tuple[pd.DataFrame, np.n
         })[listed])
     records = pd.concat(frames, ignore_index=True)
     records["row_id"] = records.groupby("submission_id").cumcount()
-    records = records.assign(decision_date="2024-05-01", rating_class="3",
-                             snapshot_date=np.where(records["submission_id"].str.endswith("1"), "2025-01-01", "2025-06-30"))
+    # each product keeps its decision (one number per province and day) across the snapshots
+    day = rng.integers(0, 900, size=len(products))[records["truth"].to_numpy()]
+    records = records.assign(
+        decision_date=(np.datetime64("2022-01-01") + day).astype(str), rating_class="3",
+        decision_no=[f"{(d * 7919 + int(p)) % 4800 + 100}/QĐ-UBND" for d, p in zip(day, records["province_code"])],
+        snapshot_date=np.where(records["submission_id"].str.endswith("1"), "2025-01-01", "2025-06-30"))
     return records.drop(columns="truth"), records["truth"].to_numpy()
 
 

@@ -61,3 +61,17 @@ def test_review_table_and_override_row():
         override_row(("s1", 0), ("s1", 0), "merge", "x", "y")
     with pytest.raises(ValueError):
         override_row(("s1", 0), ("s2", 0), "join", "x", "y")
+
+
+def test_blocking_is_measured_per_named_pass():
+    from ocop.dedupe.block import PASSES, candidate_pairs, same_owner
+    from ocop.dedupe.evaluate import blocking_by_pass
+
+    records, truth = _bench().synthetic_records(3000, seed=4)
+    by_pass = blocking_by_pass(records, truth)
+    assert list(by_pass) == [p.__name__ for p in PASSES] + ["all"]
+    assert all(v["recall"] <= by_pass["all"]["recall"] for v in by_pass.values())
+    assert by_pass["all"]["recall"] >= 0.99 and by_pass["same_decision"]["pairs"] > 0
+    # a pass left out is left out: only one owner's products are paired
+    assert blocking_recall(records, truth, passes=(same_owner,)) == by_pass["same_owner"]["recall"] < 1.0
+    assert len(candidate_pairs(records.iloc[:0].assign(province="", okey="", core="", pkey=""))) == 0

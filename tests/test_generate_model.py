@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ocop.dedupe.normalize import owner_key
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import cdist
+
 from ocop.generate import noise
 from ocop.generate.model import S1, S2, build_world
 from ocop.generate.render import to_cp1258
@@ -48,6 +50,7 @@ def test_changes_between_snapshots(world):
     assert 0.02 < rerated < 0.06
     assert (both.decision_date2[both.rating1 != both.rating2] > pd.Timestamp(S1)).all()
     assert 0.03 < both.noisy2.mean() < 0.07
+    assert 0.01 < both.noisy1.mean() < 0.03  # the older snapshot is sometimes the one written differently
 
 
 def test_cross_province_duplicates_and_hard_negatives(world):
@@ -62,15 +65,43 @@ def test_cross_province_duplicates_and_hard_negatives(world):
     newest = s2.sort_values("decision_date").groupby("pid").province.last()
     assert (newest != newest.index.map(home)).all()
     hard = world.products[world.products.hard_negative]
-    assert len(hard) >= 40
-    assert (hard.groupby("owner_id").product_name.nunique() == 2).all()
+    lines = hard[hard.hard_kind != "near_owner"]
+    assert len(lines) >= 40
+    assert (lines.groupby("owner_id").product_name.nunique() == 2).all()
+    assert set(lines.hard_kind) == {"product_line_word", "number_or_code", "short_word_line"}
+    pairs = lines.groupby("owner_id").product_name.agg(sorted)
+    assert ["Rượu sim", "Rượu sâm"] in pairs.tolist() and ["Hạt tiêu", "Hạt điều"] in pairs.tolist()
 
 
-def test_owners_recognisably_different_within_a_province(world):
-    o = world.owners.assign(key=world.owners.legal_form + " " + world.owners.core)
-    keys = o.key.map(owner_key)
-    assert not keys.groupby(o.province).apply(lambda k: k.duplicated().any()).any()
-    assert not o.core.map(fold).duplicated().any()
+def test_near_identical_owners_are_different_products_in_the_truth(world):
+    """Owners one letter apart (checked here with a plain edit distance, not the matcher's keys)
+    sell the same product and are different pids."""
+    o = world.owners.set_index("owner_id")
+    twins = o[o.twin_of >= 0]
+    assert len(twins) >= 30
+    p = world.products.set_index("owner_id")
+    for twin, row in twins.iterrows():
+        original = o.loc[row.twin_of]
+        assert original.province == row.province
+        a, b = original.core.split(), row.core.split()
+        assert len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1
+        x, y = next((x, y) for x, y in zip(a, b) if x != y)
+        assert Levenshtein.distance(fold(x), fold(y)) == 1
+        ours = p.loc[[twin]]
+        theirs = p.loc[[row.twin_of]]
+        assert ours.product_name.iloc[0] in set(theirs.product_name)
+        assert ours.pid.iloc[0] not in set(theirs.pid)
+
+
+def test_owner_names_are_not_kept_far_apart(world):
+    """Issue 20: no distance filter. Owners of one province one edit apart occur naturally too."""
+    folded = world.owners.assign(f=world.owners.core.map(fold))
+    close = 0
+    for _, group in folded[folded.twin_of < 0].groupby("province"):
+        d = cdist(group.f.tolist(), group.f.tolist(), scorer=Levenshtein.distance, score_cutoff=1, workers=1)
+        close += (int((d <= 1).sum()) - len(group)) // 2
+    assert close >= 5
+    assert not folded.f.duplicated().any()  # identical folded names would be one owner by the spec
 
 
 def test_same_seed_same_world():
@@ -83,18 +114,46 @@ def test_same_seed_same_world():
     (noise.tone_placement, "Hợp tác xã Hòa Bình", "Hợp tác xã Hoà Bình"),
     (noise.tone_placement, "Thủy sản", "Thuỷ sản"),
     (noise.tone_placement, "Mật ong", None),
-    (noise.typo, "Gạo", None),
+    (noise.typo, "ST25", None),  # model codes are never mistyped
+    (noise.marks_lost, "Mật ong", "Mat ong"),
 ])
 def test_noise_helpers(fn, text, expect):
     assert fn(text, np.random.default_rng(0)) == expect
 
 
-def test_noise_keeps_the_owner():
+@pytest.mark.parametrize(("word", "kind", "edits"), [
+    ("Phát", "substitution", 1), ("Minh", "deletion", 1), ("gai", "insertion", 1), ("Tín", "doubling", 1),
+    ("Long", "transposition", 2), ("Việt", "telex", 1), ("Đạt", "telex", 1),
+])
+def test_typos_hit_short_words_one_keystroke_at_a_time(word, kind, edits):
+    """Every typo kind applies to short syllables; after folding it is one edit (a transposition
+    is two in plain Levenshtein) and never a digit."""
+    for seed in range(20):
+        out = noise.typo_word(word, kind, np.random.default_rng(seed))
+        assert out is not None and out != word and not any(c.isdigit() for c in out)
+        assert 1 <= Levenshtein.distance(fold(word), fold(out)) <= edits
+
+
+def test_substitutions_use_neighbouring_keys():
+    assert set(noise.NEIGHBOURS["g"]) == set("tyfhvb") and set(noise.NEIGHBOURS["a"]) == set("qwsz")
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        out = noise.typo_word("xanh", "substitution", rng)
+        (i,) = [k for k in range(4) if out[k] != "xanh"[k]]
+        assert out[i] in noise.NEIGHBOURS["xanh"[i]]
+
+
+def test_variations_combine_one_to_three_kinds():
     rng = np.random.default_rng(5)
-    for _ in range(200):
-        owner, product = noise.rewrite("Cty TNHH", "Thực phẩm Thành Công", "Mật ong bạc hà", rng)
-        changed = (owner != "Cty TNHH Thực phẩm Thành Công") + (product != "Mật ong bạc hà")
-        assert changed == 1
+    counts = {1: 0, 2: 0, 3: 0}
+    kinds = set()
+    for _ in range(400):
+        v = noise.vary("Cty TNHH", "Thực phẩm Thành Công", "Mật ong bạc hà", rng)
+        assert (v.owner, v.product) != ("Cty TNHH Thực phẩm Thành Công", "Mật ong bạc hà")
+        counts[len(v.kinds)] += 1
+        kinds |= {k.split(":")[0] if not k.startswith("typo") else ":".join(k.split(":")[:3]) for k in v.kinds}
+    assert counts[1] > counts[2] > counts[3] > 10
+    assert {"legal_form", "marks_lost", "no_diacritics", "typo:deletion:short", "typo:telex:short"} <= kinds
     assert noise.legal_form_variant("HTX", "Tân Lộc", rng) == "Hợp tác xã Tân Lộc"
 
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ocop.dedupe.block import candidate_pairs
-from ocop.dedupe.cluster import FORCED_RULE, EntitySubmissions, cluster
+from ocop.dedupe.block import PASSES, candidate_pairs
+from ocop.dedupe.cluster import FORCED_RULE, EntityRecords, EntitySubmissions, cluster
 from ocop.dedupe.identity import MERGE_ACTION, SPLIT_ACTION, override_pairs, stable_ids
 from ocop.dedupe.normalize import product_key, split_owner
-from ocop.dedupe.score import MERGE, REVIEW, score_pairs
+from ocop.dedupe.score import MERGE, REVIEW, Facts, Scorer, score_pairs
+from ocop.text import fold
 
 EXACT_RULE, UNIQUE_RULE = "exact_key", "unique"
 LINK_COLUMNS = ["submission_id", "row_id", "product_id", "rule", "score"]
@@ -40,9 +41,15 @@ class DedupeResult:
 
 
 def assign_products(
-    records: pd.DataFrame, previous_links: pd.DataFrame, overrides: pd.DataFrame, next_product_id: int
+    records: pd.DataFrame, previous_links: pd.DataFrame, overrides: pd.DataFrame, next_product_id: int,
+    passes=PASSES,
 ) -> DedupeResult:
-    """Cluster ``records`` into products and give each product its stable id (see module doc)."""
+    """Cluster ``records`` into products and give each product its stable id (see module doc).
+
+    ``records``: submission_id, row_id, province_code, owner, product_name, snapshot_date and,
+    used as evidence when present, decision_no, decision_date, rating_class, group_code.
+    ``passes``: the blocking passes (:data:`ocop.dedupe.block.PASSES`).
+    """
     if records.empty:  # e.g. a first run whose every file was rejected whole
         return DedupeResult(pd.DataFrame(columns=LINK_COLUMNS), pd.DataFrame(columns=MERGE_COLUMNS),
                             pd.DataFrame(columns=REVIEW_COLUMNS), next_product_id)
@@ -51,16 +58,18 @@ def assign_products(
     splits = override_pairs(overrides, position, SPLIT_ACTION)
     forced = override_pairs(overrides, position, MERGE_ACTION)
     entity_of, entities = build_entities(recs, splits)
-    scored = score_pairs(candidate_pairs(entities), entities)
+    scorer = Scorer(entities, EntityFacts(recs, entity_of))
+    pairs = candidate_pairs(entities, passes, decision_keys(recs, entity_of))
+    scored = score_pairs(pairs, entities, scorer)
     edges = pd.concat(
         [
-            scored.loc[scored["decision"] == MERGE, ["a", "b", "rule", "score"]],
+            scored.loc[scored["decision"] == MERGE, ["a", "b", "rule", "score", "weight"]],
             pd.DataFrame({"a": entity_of[forced[:, 0]], "b": entity_of[forced[:, 1]], "rule": FORCED_RULE, "score": 1.0}),
         ],
         ignore_index=True,
     )
     forbidden = {(min(a, b), max(a, b)) for a, b in zip(entity_of[splits[:, 0]], entity_of[splits[:, 1]], strict=True)}
-    clusters = cluster(entities, edges, forbidden, EntitySubmissions(entity_of, recs["submission_id"]))
+    clusters = cluster(entities, edges, forbidden, EntitySubmissions(entity_of, recs["submission_id"]), scorer)
     previous = _previous_ids(recs, previous_links)
     product_id, next_id = stable_ids(clusters.labels[entity_of], previous, next_product_id)
     recs["product_id"] = product_id
@@ -92,6 +101,44 @@ def key_records(records: pd.DataFrame) -> pd.DataFrame:
     recs["pkey"] = recs["product_name"].map(pkey).to_numpy()
     recs["province"] = recs["province_code"].astype(str)
     return recs
+
+
+def _text(recs: pd.DataFrame, column: str, dates: bool = False) -> np.ndarray:
+    """A fact column as strings (ISO dates), None where missing or absent."""
+    if column not in recs:
+        return np.full(len(recs), None, dtype=object)
+    values = recs[column]
+    if dates:
+        values = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d")
+    elif column == "decision_no":
+        values = values.map(lambda v: fold(v).replace(" ", "") if isinstance(v, str) else None)
+    else:
+        values = values.map(lambda v: None if pd.isna(v) else str(int(v)) if isinstance(v, float) else str(v))
+    out = values.to_numpy(dtype=object)
+    out[pd.isna(out)] = None
+    out[out == ""] = None
+    return out
+
+
+class EntityFacts:
+    """The :class:`ocop.dedupe.score.Facts` of each entity's records, built on demand."""
+
+    def __init__(self, recs: pd.DataFrame, entity_of: np.ndarray) -> None:
+        self._records = EntityRecords(entity_of)
+        self._columns = [_text(recs, "snapshot_date", dates=True), _text(recs, "decision_no"),
+                         _text(recs, "decision_date", dates=True), _text(recs, "rating_class"),
+                         _text(recs, "group_code")]
+
+    def __call__(self, entity: int) -> list[Facts]:
+        return [Facts(*(c[i] for c in self._columns)) for i in self._records(entity)]
+
+
+def decision_keys(recs: pd.DataFrame, entity_of: np.ndarray) -> pd.DataFrame:
+    """``entity``, ``key`` (province, decision number and date) per record with a known decision."""
+    number, date = _text(recs, "decision_no"), _text(recs, "decision_date", dates=True)
+    known = pd.notna(number) & pd.notna(date)
+    key = np.where(known, recs["province"].to_numpy(dtype=object) + "|" + number.astype(str) + "|" + date.astype(str), "")
+    return pd.DataFrame({"entity": entity_of, "key": key})
 
 
 def build_entities(recs: pd.DataFrame, splits: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:

@@ -1,13 +1,14 @@
 """Clustering: union-find over matched entity pairs, guarded against chaining.
 
-Edges are applied strongest first (forced merges, then by score). Two clusters join only when
+Edges are applied strongest first (forced merges, then by evidence weight and score). Two clusters join only when
 the join holds against *every* member, not just the one edge:
 
 - no submission may appear on both sides (two different rows of one file are two products;
   identical in-file duplicates are already one entity, so they never reach this check);
-- complete link: every cross pair must have compatible legal forms and owner cores and product
-  keys that relate as ``equal`` or ``typo`` (so ``A~B`` and ``B~C`` cannot drag in a ``C`` that
-  is not a typo of ``A``);
+- complete link: every cross pair of one province must itself be a merge for the pair scorer
+  (:class:`ocop.dedupe.score.Scorer`: names and record evidence), so ``A~B`` and ``B~C`` cannot
+  drag in a ``C`` that is not one product with ``A``; a cross pair of two provinces (joined by
+  identical keys) must have compatible legal forms and names that are not ``different``;
 - no ``split`` override may cross the join.
 
 Forced merges (``merge`` overrides) skip the guards. Refused edges are returned so a person can
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ocop.dedupe.normalize import legal_compatible
-from ocop.dedupe.score import TOLERATED, relate
+from ocop.dedupe.score import DIFFERENT, MERGE, Scorer, relate
 
 FORCED_RULE = "override_merge"
 
@@ -33,17 +34,26 @@ class _Cluster:
     submissions: set[int]
 
 
+class EntityRecords:
+    """Record positions of each entity, looked up on demand (only the entities that need it)."""
+
+    def __init__(self, entity_of: np.ndarray) -> None:
+        self._order = np.argsort(entity_of, kind="stable")
+        self._starts = np.searchsorted(entity_of[self._order], np.arange(entity_of.max(initial=-1) + 2))
+
+    def __call__(self, entity: int) -> np.ndarray:
+        return self._order[self._starts[entity]:self._starts[entity + 1]]
+
+
 class EntitySubmissions:
     """The submissions of each entity's records, looked up on demand (only clustered entities)."""
 
     def __init__(self, entity_of: np.ndarray, submission_id: pd.Series) -> None:
-        codes = pd.factorize(submission_id)[0]
-        order = np.argsort(entity_of, kind="stable")
-        self._codes = codes[order]
-        self._starts = np.searchsorted(entity_of[order], np.arange(entity_of.max(initial=-1) + 2))
+        self._codes = pd.factorize(submission_id)[0]
+        self._records = EntityRecords(entity_of)
 
     def __call__(self, entity: int) -> set[int]:
-        return set(self._codes[self._starts[entity]:self._starts[entity + 1]].tolist())
+        return set(self._codes[self._records(entity)].tolist())
 
 
 @dataclass
@@ -56,15 +66,23 @@ class Clustering:
 
 
 def cluster(
-    entities: pd.DataFrame, edges: pd.DataFrame, forbidden: set[tuple[int, int]], submissions: EntitySubmissions
+    entities: pd.DataFrame, edges: pd.DataFrame, forbidden: set[tuple[int, int]], submissions: EntitySubmissions,
+    scorer: Scorer,
 ) -> Clustering:
-    """Cluster entities (columns legal, core, pkey) along ``edges`` (a, b, rule, score).
+    """Cluster entities (columns province, legal, core, pkey) along ``edges`` (a, b, rule, score,
+    optional weight); ``scorer`` decides the complete-link cross pairs.
 
     ``forbidden``: entity pairs ``(low, high)`` that a ``split`` override keeps apart.
     """
     parent = np.arange(len(entities))
     clusters: dict[int, _Cluster] = {}
-    legal, core, pkey = (entities[c].to_numpy() for c in ("legal", "core", "pkey"))
+    province, legal, core, pkey = (entities[c].to_numpy() for c in ("province", "legal", "core", "pkey"))
+
+    def joinable(e: int, f: int) -> bool:
+        if province[e] == province[f]:
+            return scorer(e, f).decision == MERGE
+        return (legal_compatible(legal[e], legal[f]) and relate(core[e], core[f])[0] != DIFFERENT
+                and relate(pkey[e], pkey[f])[0] != DIFFERENT)
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -84,11 +102,7 @@ def cluster(
             for f in y.members:
                 if (min(e, f), max(e, f)) in forbidden:
                     return "split override"
-                if not (
-                    legal_compatible(legal[e], legal[f])
-                    and relate(core[e], core[f])[0] in TOLERATED
-                    and relate(pkey[e], pkey[f])[0] in TOLERATED
-                ):
+                if not joinable(e, f):
                     return "complete-link check failed"
         return ""
 
@@ -118,6 +132,8 @@ def cluster(
 
 
 def _ordered(edges: pd.DataFrame) -> pd.DataFrame:
+    """Forced merges first, then by evidence weight, then by score (ties: by position)."""
     forced = (edges["rule"] == FORCED_RULE).astype(int)
-    order = np.lexsort((edges["b"], edges["a"], -edges["score"].to_numpy(), -forced.to_numpy()))
+    weight = edges["weight"].fillna(0).to_numpy(dtype=float) if "weight" in edges else np.zeros(len(edges))
+    order = np.lexsort((edges["b"], edges["a"], -edges["score"].to_numpy(), -weight, -forced.to_numpy()))
     return edges.iloc[order][["a", "b", "rule", "score"]]

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ocop.dedupe.assign import build_entities, key_records
-from ocop.dedupe.block import candidate_pairs
+from ocop.dedupe.assign import build_entities, decision_keys, key_records
+from ocop.dedupe.block import PASSES, pairs_by_pass
 
 
 def truth_labels(truth_clusters: Mapping[str, Iterable[str]] | Iterable[Iterable[str]]) -> pd.Series:
@@ -48,18 +48,27 @@ def evaluate(links: pd.DataFrame, truth_clusters: Mapping[str, Iterable[str]] | 
             "predicted_pairs": predicted_pairs, "records": len(both)}
 
 
-def blocking_recall(records: pd.DataFrame, truth: np.ndarray) -> float:
-    """Share of true record pairs (same ``truth`` label) that reach scoring."""
+def blocking_recall(records: pd.DataFrame, truth: np.ndarray, passes=PASSES) -> float:
+    """Share of true record pairs (same ``truth`` label) that reach scoring (all ``passes``)."""
+    return blocking_by_pass(records, truth, passes)["all"]["recall"]
+
+
+def blocking_by_pass(records: pd.DataFrame, truth: np.ndarray, passes=PASSES) -> dict[str, dict]:
+    """Per blocking pass (and ``all``): ``recall`` (share of true record pairs reaching scoring,
+    identical keys included) and ``pairs`` (candidate entity pairs it generates)."""
     recs = key_records(records.assign(_truth=truth))
     entity_of, entities = build_entities(recs, np.empty((0, 2), dtype=int))
     per_entity = pd.DataFrame({"entity": entity_of, "truth": recs["_truth"].to_numpy()})
     cells = per_entity.groupby(["truth", "entity"]).size().rename("n").reset_index()
     true_pairs = _pairs(cells.groupby("truth")["n"].sum())
-    if not true_pairs:
-        return 1.0
     same_entity = _pairs(cells["n"])
-    pairs = candidate_pairs(entities)
+    found = pairs_by_pass(entities, passes, decision_keys(recs, entity_of))
+    found["all"] = pd.concat(list(found.values()), ignore_index=True).drop_duplicates(ignore_index=True)
     a = cells.rename(columns={"entity": "a", "n": "na"})
     b = cells.rename(columns={"entity": "b", "n": "nb"})
-    reached = pairs.merge(a, on="a").merge(b, on=["b", "truth"])
-    return (same_entity + int((reached["na"] * reached["nb"]).sum())) / true_pairs
+    out = {}
+    for name, pairs in found.items():
+        reached = pairs.merge(a, on="a").merge(b, on=["b", "truth"])
+        hit = same_entity + int((reached["na"] * reached["nb"]).sum())
+        out[name] = {"recall": hit / true_pairs if true_pairs else 1.0, "pairs": len(pairs)}
+    return out

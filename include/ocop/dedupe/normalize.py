@@ -10,6 +10,18 @@ canonical token (:data:`LEGAL_FORMS`); qualifiers that only decorate it (``NN``,
 ``MTV``, ``nông nghiệp`` ...) are dropped with it. ``owner_key`` is ``"<token> <core>"``
 (or just the core when no legal form is written).
 
+A legal form or qualifier mistyped by one edit is still recognised (:func:`_fuzzy_prefix`;
+a longer form one edit off wins over a shorter exact one): in a phrase of several words one
+word may be one edit off (``Hợp tá xã``, ``Hộo kinh doanh``, ``Côngg ty TNHH``, ``Cơ xở``); a
+one-word abbreviation of three letters or more only when the written token cannot be a
+Vietnamese syllable (:func:`syllable_like`: ``TNH``, ``HXT``, ``CTCOP``, but never ``Thu`` for
+``THT``). Two-letter qualifiers (``NN``, ``DV``) are not guessed: ``Ng`` may be ``Ngô``.
+
+>>> split_owner("Hợp tá xã Hoà Bình"), split_owner("Côngg ty TNHH Hoà Bình"), split_owner("HXT Hoà Bình")
+(('htx', 'hoa binh'), ('tnhh', 'hoa binh'), ('htx', 'hoa binh'))
+>>> split_owner("Doanh nghiệp tư hnân Ngô Quang Loan"), split_owner("Thu Hà")
+(('dntn', 'ngo quang loan'), ('', 'thu ha'))
+
 Keys are pure, deterministic and idempotent (``key(key(x)) == key(x)``); they are cached
 because validation calls them once per row for in-file duplicate detection.
 """
@@ -18,6 +30,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+
+from rapidfuzz.distance import OSA
 
 from ocop.text import fold, nfc
 
@@ -85,10 +99,13 @@ def split_owner(owner: object) -> tuple[str, str]:
 
 
 def _split_once(tokens: list[str]) -> tuple[str, list[str]]:
-    for head, token in _HEADS.get(tokens[0], []) if tokens else []:
-        rest = _strip_prefix(tokens, head)
-        if rest is not None:
-            return token, _strip_qualifiers(rest)
+    exact = next(((rest, token) for head, token in (_HEADS.get(tokens[0], []) if tokens else [])
+                  if (rest := _strip_prefix(tokens, head)) is not None), None)
+    found = _fuzzy_prefix(tokens, _HEADS)  # a longer head one edit off beats a shorter exact one
+    if found is not None and (exact is None or len(found[0]) < len(exact[0])):
+        exact = found
+    if exact is not None:
+        return exact[1], _strip_qualifiers(exact[0])
     return "", tokens
 
 
@@ -98,23 +115,99 @@ def _strip_qualifiers(tokens: list[str]) -> list[str]:
             (r for q, _ in _QUALIFIER_INDEX.get(tokens[0], []) if (r := _strip_prefix(tokens, q)) is not None), None
         )
         if rest is None:
+            found = _fuzzy_prefix(tokens, _QUALIFIER_INDEX)
+            rest = found[0] if found is not None else None
+        if rest is None:
             return tokens
         tokens = rest
     return tokens
 
 
+_VOWELS = "aeiouy"
+# Consonants a Vietnamese syllable may start with (folded).
+ONSETS = frozenset("b c d g h k l m n p q r s t v x ch gh gi kh ng ngh nh ph qu th tr".split()) | {""}
+CODAS = frozenset("c ch m n ng nh p t".split()) | {""}
+
+
+def syllable_like(token: str) -> bool:
+    """Could ``token`` be a (folded) Vietnamese syllable: a vowel after a valid onset?
+
+    >>> syllable_like("thu"), syllable_like("nghiep"), syllable_like("tht"), syllable_like("ctcop"), syllable_like("utx")
+    (True, True, False, False, False)
+    """
+    i = next((k for k, ch in enumerate(token) if ch in _VOWELS), None)
+    if i is None or token[:i] not in ONSETS:
+        return False
+    j = i
+    while j < len(token) and token[j] in _VOWELS:
+        j += 1
+    return token[j:] in CODAS
+
+
+def _fuzzy_word(written: str, canonical: str, alone: bool, min_len: int = 3) -> bool:
+    """One edit off a legal-form word of >= ``min_len`` letters; an abbreviation standing alone
+    (``alone``) only when the written token cannot be a syllable (:func:`syllable_like`)."""
+    if len(canonical) < min_len or not written or (alone and (len(canonical) < 3 or syllable_like(written))):
+        return False
+    return OSA.distance(written, canonical, score_cutoff=1) <= 1
+
+
+@lru_cache(maxsize=100_000)
+def _near_firsts(index_id: int, head: str) -> tuple[str, ...]:
+    """First words of the phrases of index ``index_id`` (_HEADS or _QUALIFIER_INDEX) equal to
+    ``head`` or one edit from it (cached: heads are a few thousand distinct syllables)."""
+    index = _HEADS if index_id == id(_HEADS) else _QUALIFIER_INDEX
+    return tuple(first for first in index
+                 if first == head or (abs(len(first) - len(head)) <= 1 and _fuzzy_word(head, first, False, 1)))
+
+
+def _fuzzy_prefix(tokens: list[str], index: dict) -> tuple[list[str], str] | None:
+    """``(rest, value)`` of the longest phrase of ``index`` that starts ``tokens`` with exactly
+    one word one edit off (:func:`_fuzzy_word`), or None."""
+    if not tokens:
+        return None
+    best: tuple[int, list[str], str] | None = None
+    ambiguous = 0
+    head = tokens[0]
+    for first in _near_firsts(id(index), head):
+        for phrase, value in index[first]:
+            n = len(phrase)
+            if n > len(tokens) or (best is not None and n < best[0]):
+                continue
+            off = [i for i in range(n) if tokens[i] != phrase[i]]
+            # the other words of a phrase, written exactly, vouch for a short one
+            if len(off) == 1 and _fuzzy_word(tokens[off[0]], phrase[off[0]], n == 1, 1 if n >= 3 else 2):
+                if best is not None and n == best[0] and value != best[2]:
+                    ambiguous = n  # ``HT``: HTX or THT? Neither: the token stays in the core
+                elif best is None or n > best[0]:
+                    best, ambiguous = (n, tokens[n:], value), 0
+    return None if best is None or ambiguous == best[0] else (best[1], best[2])
+
+
 @lru_cache(maxsize=500_000)
 def owner_key(owner: object) -> str:
-    """Legal-form token + core name: ``"HTX NN Hoà Bình"`` -> ``"htx hoa binh"``."""
+    """Legal-form token + core name.
+
+    >>> owner_key("HTX NN Hoà Bình"), owner_key("Công ty TNHH MTV Hoà Bình"), owner_key("Hoà Bình")
+    ('htx hoa binh', 'tnhh hoa binh', 'hoa binh')
+    """
     return " ".join(part for part in split_owner(owner) if part)
 
 
 @lru_cache(maxsize=500_000)
 def product_key(name: object) -> str:
-    """Folded product name: ``"Gạo ST25 “Hoà Bình”"`` -> ``"gao st 25 hoa binh"``."""
+    """Folded product name, digits split from letters.
+
+    >>> product_key("Gạo ST25 “Hoà Bình”"), product_key("Mật ong 500g")
+    ('gao st 25 hoa binh', 'mat ong 500 g')
+    """
     return " ".join(_tokens(name))
 
 
 def legal_compatible(a: str, b: str) -> bool:
-    """Legal forms that may belong to one owner: equal, one missing, or one owner-type family."""
+    """Legal forms that may belong to one owner: equal, one missing, or one owner-type family.
+
+    >>> legal_compatible("tnhh", "cp"), legal_compatible("htx", ""), legal_compatible("htx", "tnhh")
+    (True, True, False)
+    """
     return not a or not b or LEGAL_FAMILY[a] == LEGAL_FAMILY[b]

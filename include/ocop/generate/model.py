@@ -13,6 +13,15 @@ S2's date, never before).
 
 ``World.listings`` has one row per product listed in a province's snapshot; defects and file
 layouts are added later (``ocop.generate.submissions``).
+
+Owners are *not* kept far apart: near-identical names occur as they do in registers (household
+names share family and middle names), and :func:`_near_owners` adds owners whose core differs
+from another owner's of the same province by one letter of one syllable (``Nguyễn Văn An`` /
+``Nguyễn Văn Anh``) selling the *same* product: different products in the truth (different
+pids). Cores stay distinct once folded, nationally: identical folded owner and product keys are
+one product by the spec's own rule (in a file: a duplicate row; across provinces: a
+cross-province duplicate), so such a pair would be a contradiction in the truth, not a test.
+Product kinds of hard negatives are in ``products.hard_kind``.
 """
 
 from __future__ import annotations
@@ -47,17 +56,19 @@ EXPIRED_SHARE = 0.03      # of S1 products, decision 36+ months before S1
 RATING_SHARE = {"3": 0.705, "4": 0.275, "potential-5": 0.014, "5": 0.006}
 DISTRICT_SHARE = 0.15     # of 3-star decisions before 1 July 2025
 HARD_NEGATIVE_OWNERS = 30   # per unit of scale
+NEAR_OWNERS = 40            # per unit of scale: owners one letter from another owner, same product
+NOISE_SHARE_S1 = 0.02       # of products listed in both, written differently in S1 (not in S2)
 CROSS_PROVINCE_DUPLICATES = 10  # per unit of scale
 MOVER_SHARE = 0.4         # of cross-province duplicates, listed by the second province from S2 only
-_DISTANCE_CHECK_MAX = 4_000  # owners per province up to which cores are kept >= 3 edits apart
-_MIN_CORE_DISTANCE = 3
+_DISTANCE_CHECK_MAX = 4_000  # owners per province above which cores get a place qualifier at once
+_MIN_CORE_DISTANCE = 3  # a cross-province copy goes to a province without an owner this close
 _PLAIN_ATTEMPTS = 3  # draws of plain names before names get a place qualifier
 
 
 @dataclass
 class World:
     owners: pd.DataFrame    # owner_id, province, old_code, owner_type, legal_form, core
-    products: pd.DataFrame  # pid, owner_id, province, group, product_name, new_in_s2, hard_negative
+    products: pd.DataFrame  # pid, owner_id, province, group, product_name, new_in_s2, hard_negative, hard_kind
     listings: pd.DataFrame  # pid, province, snapshot, rating, decision_no, decision_date, level, noisy
 
 
@@ -117,23 +128,25 @@ def _candidate_cores(rng: np.random.Generator, types: np.ndarray, with_place: bo
     return np.char.strip(np.char.add(np.char.add(act, " "), distinct)), distinct
 
 
-def _far_apart(folded: list[str]) -> np.ndarray:
-    """Greedy keep-mask: drop a core within 2 edits of an earlier kept one."""
-    keep = np.ones(len(folded), bool)
-    for start in range(0, len(folded), 2000):
-        block = cdist(folded[start:start + 2000], folded, scorer=Levenshtein.distance,
-                      score_cutoff=_MIN_CORE_DISTANCE - 1, dtype=np.int8, workers=-1)
-        for i, j in zip(*np.nonzero(block < _MIN_CORE_DISTANCE)):
-            i += start
-            if j < i and keep[j]:
-                keep[i] = False
-    return keep
+def spec_core(core: str) -> str:
+    """The folded core as the spec reads it: words that qualify a legal form (``nông nghiệp``,
+    ``dịch vụ``, ``sản xuất``, ``và`` ...: names.LEGAL_QUALIFIERS) at its start belong to the form."""
+    words = fold(core).split()
+    while words:
+        for q in names.LEGAL_QUALIFIERS:
+            n = len(q.split())
+            if words[:n] == q.split():
+                words = words[n:]
+                break
+        else:
+            break
+    return " ".join(words)
 
 
 def owner_cores(rng: np.random.Generator, types: np.ndarray, taken: set[str]) -> list[str]:
-    """Core names for one province's owners: distinctive parts unique in the province, cores
-    unique nationally (not in ``taken``, which grows) and at least 3 edits apart (up to
-    ``_DISTANCE_CHECK_MAX`` owners)."""
+    """Core names for one province's owners: distinctive parts unique in the province once
+    folded, cores unique nationally as the spec reads them (:func:`spec_core`; not in
+    ``taken``, which grows); near-identical names are allowed."""
     n = len(types)
     with_place = n > _DISTANCE_CHECK_MAX
     cores: list[str | None] = [None] * n
@@ -146,15 +159,13 @@ def owner_cores(rng: np.random.Generator, types: np.ndarray, taken: set[str]) ->
         cand, distinct = _candidate_cores(rng, types[todo], with_place)
         done = [i for i in range(n) if cores[i] is not None]
         key = pd.Series([keys[i] for i in done] + [fold(d) for d in distinct])
-        full = [fold(cores[i]) for i in done] + [fold(c) for c in cand]
+        full = [spec_core(cores[i]) for i in done] + [spec_core(c) for c in cand]
         ok = ~key.duplicated().to_numpy() & ~pd.Series(full).isin(taken).to_numpy()
-        if n <= _DISTANCE_CHECK_MAX:
-            ok &= _far_apart(full)
         ok = ok[len(done):]
         for i, c, d in zip(todo[ok], cand[ok], distinct[ok]):
             cores[i], keys[i] = c, fold(d)
         todo = todo[~ok]
-    taken.update(fold(c) for c in cores)
+    taken.update(spec_core(c) for c in cores)
     return cores  # type: ignore[return-value]
 
 
@@ -198,14 +209,72 @@ def _product_names(rng: np.random.Generator, owners: pd.DataFrame) -> pd.DataFra
 
 def _hard_negatives(rng: np.random.Generator, products: pd.DataFrame, owners: pd.DataFrame, scale: float) -> None:
     """Give some owners two genuinely different product lines (in place)."""
-    multi = owners.owner_id[owners.n_products >= 2].to_numpy()
+    multi = owners.owner_id[(owners.n_products >= 2) & (owners.twin_of < 0)].to_numpy()
+    multi = multi[~np.isin(multi, owners.twin_of)]
     n = min(len(multi), max(2, round(HARD_NEGATIVE_OWNERS * scale)))
     chosen = rng.choice(multi, size=n, replace=False)
     first = products.groupby("owner_id").head(2)
     for k, oid in enumerate(chosen):
-        g, a, b = names.HARD_NEGATIVE_LINES[k % len(names.HARD_NEGATIVE_LINES)]
+        g, a, b, kind = names.HARD_NEGATIVE_LINES[k % len(names.HARD_NEGATIVE_LINES)]
         idx = first.index[first.owner_id == oid]
-        products.loc[idx, ["group", "product_name", "hard_negative"]] = [(g, a, True), (g, b, True)]
+        products.loc[idx, ["group", "product_name", "hard_negative", "hard_kind"]] = [(g, a, True, kind),
+                                                                                      (g, b, True, kind)]
+
+
+def _syllable_neighbours() -> dict[str, list[str]]:
+    """Folded syllable -> real syllables (as written) one edit apart once folded."""
+    vocab = {w for words in (names.FAMILY, names.MIDDLE, names.GIVEN, names.PLACE_HEAD, names.PLACE_TAIL,
+                             names.TRADE_SYLLABLE, names.EXTRA_SYLLABLES) for w in words}
+    folded: dict[str, str] = {}
+    for w in sorted(vocab):
+        folded.setdefault(fold(w), w)
+    out: dict[str, list[str]] = {}
+    for a in folded:
+        out[a] = [folded[b] for b in folded if b != a and Levenshtein.distance(a, b) == 1]
+    return out
+
+
+_ACTIVITIES = sorted({fold(a) for a in names.COOP_ACTIVITY + names.TRADE_ACTIVITY if a}, key=len, reverse=True)
+
+
+def _distinct_part(core: str) -> str:
+    """The folded core without its activity words (what tells a province's owners apart)."""
+    text = fold(core)
+    for act in _ACTIVITIES:
+        if text.startswith(act + " "):
+            return text[len(act) + 1:]
+    return text
+
+
+def _near_owners(rng: np.random.Generator, owners: pd.DataFrame, scale: float, taken: set[str]) -> pd.DataFrame:
+    """Owners whose core differs from another owner's (same province) by one letter of one
+    syllable, each with one product: the other owner's first product (set in build_world)."""
+    near = _syllable_neighbours()
+    want = max(2, round(NEAR_OWNERS * scale))
+    used = {(p, _distinct_part(c)) for p, c in zip(owners.province, owners.core)}
+    rows = []
+    for i in rng.permutation(len(owners)):
+        if len(rows) == want:
+            break
+        o = owners.iloc[i]
+        words = o.core.split(" ")
+        own = len(words) - len(_distinct_part(o.core).split())  # change the distinctive part only
+        spots = [k for k, w in enumerate(words) if k >= own and near.get(fold(w))]
+        if not spots:
+            continue
+        k = spots[rng.integers(len(spots))]
+        options = near[fold(words[k])]
+        words[k] = options[rng.integers(len(options))]
+        core = " ".join(words)
+        distinct = (o.province, _distinct_part(core))
+        if spec_core(core) in taken or distinct in used:
+            continue
+        taken.add(spec_core(core))
+        used.add(distinct)
+        rows.append({**o.to_dict(), "core": core, "n_products": 1, "twin_of": int(o.owner_id)})
+    twins = pd.DataFrame(rows)
+    twins["owner_id"] = np.arange(owners.owner_id.max() + 1, owners.owner_id.max() + 1 + len(twins))
+    return twins
 
 
 def _uniform_days(rng: np.random.Generator, lo: dt.date, hi: dt.date, n: int) -> np.ndarray:
@@ -288,12 +357,19 @@ def build_world(rng: np.random.Generator, scale: float) -> World:
     for code, n in sizes.items():
         parts.append(_province_owners(rng, code, n, next_id, taken))
         next_id += len(parts[-1])
-    owners = pd.concat(parts, ignore_index=True)
+    owners = pd.concat(parts, ignore_index=True).assign(twin_of=-1)
+    owners = pd.concat([owners, _near_owners(rng, owners, scale, taken)], ignore_index=True)
     products = _product_names(rng, owners)
     products = products.merge(owners[["owner_id", "province"]], on="owner_id")
     products.insert(0, "pid", np.arange(len(products)))
     products["hard_negative"] = False
+    products["hard_kind"] = ""
     _hard_negatives(rng, products, owners, scale)
+    firsts = products.drop_duplicates("owner_id").set_index("owner_id")
+    for twin, original in zip(owners.owner_id[owners.twin_of >= 0], owners.twin_of[owners.twin_of >= 0]):
+        at = firsts.index.get_loc(twin)
+        products.loc[firsts.pid.iloc[at], ["group", "product_name"]] = firsts.loc[original, ["group", "product_name"]].to_list()
+        products.loc[[firsts.pid.iloc[at], firsts.loc[original, "pid"]], ["hard_negative", "hard_kind"]] = (True, "near_owner")
     n = len(products)
     products["new_in_s2"] = rng.random(n) < NEW_SHARE
 
@@ -322,9 +398,10 @@ def build_world(rng: np.random.Generator, scale: float) -> World:
     s2.loc[rerate, "rating"] = "4"
     s2.loc[rerate, "decision_date"] = _as_dates(_uniform_days(rng, dt.date(2025, 7, 1), S2, int(rerate.sum())))
     s2.loc[rerate, "level"] = "provincial"
-    hard = s2.pid.isin(products.pid[products.hard_negative]).to_numpy()
-    s2["noisy"] = free2 & ~hard & (rng.random(k) < NOISE_SHARE)
+    s2["noisy"] = free2 & (rng.random(k) < NOISE_SHARE)
     s2["snapshot"] = S2.isoformat()
+    # the older snapshot is sometimes the one written differently (products listed in both)
+    s1.loc[s1.pid.isin(s2.pid[~s2.noisy & free2]) & (rng.random(m) < NOISE_SHARE_S1), "noisy"] = True
 
     new = products[products.new_in_s2].reset_index(drop=True)
     rating_new = rng.choice(list(RATING_SHARE), size=len(new), p=list(RATING_SHARE.values()))

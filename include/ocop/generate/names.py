@@ -18,6 +18,10 @@ LEGAL_FORMS: dict[str, list[str]] = {
 }
 OWNER_TYPE_SHARE = {"HTX": 0.42, "DN": 0.26, "HKD": 0.27, "THT": 0.05}
 
+# Words that only qualify a legal form when they follow it (spec: "HTX NN" = "HTX nông nghiệp").
+LEGAL_QUALIFIERS = ["nn", "nong nghiep", "dv", "dich vu", "dvnn", "mtv", "mot thanh vien", "hai thanh vien",
+                    "sx", "san xuat", "kd", "kinh doanh", "sxkd", "va"]
+
 # Interchangeable spellings of one legal form (noise between snapshots must keep the owner).
 LEGAL_FORM_VARIANTS: list[tuple[str, ...]] = [
     ("HTX", "Hợp tác xã"), ("HTX NN", "Hợp tác xã nông nghiệp"),
@@ -101,16 +105,29 @@ GROUP_SHARE = {1: 0.70, 2: 0.09, 3: 0.09, 4: 0.07, 5: 0.03, 6: 0.02}
 PRODUCT_QUALIFIER = ["", "", "", "đặc sản", "hữu cơ", "truyền thống", "thượng hạng", "loại 1",
                      "cao cấp", "sạch"]
 
-# Genuinely different product lines of one owner that dedup must keep apart.
-HARD_NEGATIVE_LINES: list[tuple[int, str, str]] = [
-    (1, "Trà xanh", "Trà xanh túi lọc"),
-    (1, "Gạo ST25", "Gạo ST24"),
-    (1, "Nước mắm 30 độ đạm", "Nước mắm 40 độ đạm"),
-    (2, "Rượu ngô", "Rượu ngô men lá"),
-    (1, "Miến dong", "Miến dong tươi"),
-    (3, "Tinh dầu sả chanh", "Tinh dầu sả"),
-    (1, "Mật ong bạc hà", "Mật ong hoa nhãn"),
+# Genuinely different product lines of one owner that dedup must keep apart, by kind:
+# an added product-line word, a number or model code, one short word one edit apart.
+HARD_NEGATIVE_LINES: list[tuple[int, str, str, str]] = [
+    (1, "Trà xanh", "Trà xanh túi lọc", "product_line_word"),
+    (1, "Gạo ST25", "Gạo ST24", "number_or_code"),
+    (1, "Chả cá", "Chả cua", "short_word_line"),
+    (1, "Nước mắm 30 độ đạm", "Nước mắm 40 độ đạm", "number_or_code"),
+    (2, "Rượu ngô", "Rượu ngô men lá", "product_line_word"),
+    (2, "Rượu sim", "Rượu sâm", "short_word_line"),
+    (1, "Miến dong", "Miến dong tươi", "product_line_word"),
+    (1, "Hạt điều", "Hạt tiêu", "short_word_line"),
+    (3, "Tinh dầu sả chanh", "Tinh dầu sả", "product_line_word"),
+    (1, "Cam sành", "Cam canh", "short_word_line"),
+    (1, "Mật ong bạc hà", "Mật ong hoa nhãn", "product_line_word"),
+    (1, "Nấm mỡ", "Nấm mối", "short_word_line"),
+    (1, "Mắm tôm", "Mắm tỏi", "short_word_line"),
 ]
+
+# Real syllables one letter apart from a vocabulary syllable once folded (``An``/``Anh``,
+# ``Tâm``/``Tân``): the other half of a near-identical owner who is another person or firm.
+EXTRA_SYLLABLES = ["Anh", "Ân", "Tín", "Tí", "Phác", "Mạnh", "Mính", "Hà", "Hai", "Lang", "Lòng",
+                   "Lạnh", "Thàng", "Thạnh", "Phục", "Quang", "Toản", "Tiền", "Long", "Lục", "Sang",
+                   "Ngọ", "Hoan", "Khang", "Vinh", "Vĩ", "Loan", "Lam", "Nhân", "Thiện", "Thuận"]
 
 STREET = ["Thôn", "Xóm", "Ấp", "Bản", "Tổ dân phố", "Khu phố"]
 

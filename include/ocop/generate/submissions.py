@@ -23,8 +23,10 @@ import pandas as pd
 
 from ocop.generate import noise
 from ocop.generate.layout import Layout
-from ocop.generate.model import S1, S2, World, expiry
+from ocop.generate.model import S1, S2, World, expiry, spec_core
+from ocop.generate.names import LEGAL_FORM_VARIANTS
 from ocop.reference.provinces import OLD_PROVINCES, PROVINCES
+from ocop.text import fold
 
 REJECTED_SNAPSHOT = dt.date(2025, 9, 30)
 REVOKED_SHARE = 0.01
@@ -81,9 +83,19 @@ def _base_rows(world: World, listing: pd.DataFrame, rng: np.random.Generator) ->
     home = owner_id.map(o.province).to_numpy() == rows.province.to_numpy()
     first_old = {c: next(k for k, v in OLD_PROVINCES.items() if v.new_code == c) for c in PROVINCES}
     rows["old_code"] = np.where(home, owner_id.map(o.old_code).to_numpy(), rows.province.map(first_old).to_numpy())
+    rows["variations"] = [()] * len(rows)
+    taken = _written_keys(world)
+    col = rows.columns.get_loc
     for i in np.flatnonzero(rows.noisy.to_numpy()):
-        rows.iat[i, rows.columns.get_loc("owner")], rows.iat[i, rows.columns.get_loc("product")] = \
-            noise.rewrite(legal[i], core[i], rows["product"].iat[i], rng)
+        for _ in range(5):  # a rewrite must not spell another product of the province exactly
+            v = noise.vary(legal[i], core[i], rows["product"].iat[i], rng)
+            key = (rows.province.iat[i], spec_core(_core_key(v.owner, legal[i])), fold(v.product))
+            if taken.get(key, rows.pid.iat[i]) == rows.pid.iat[i]:
+                rows.iat[i, col("owner")], rows.iat[i, col("product")] = v.owner, v.product
+                rows.iat[i, col("variations")] = v.kinds
+                break
+        else:
+            rows.iat[i, col("noisy")] = False
     rows["status"] = "valid"
     rows["rules"] = [()] * len(rows)
     rows["rejected"] = False
@@ -93,13 +105,30 @@ def _base_rows(world: World, listing: pd.DataFrame, rng: np.random.Generator) ->
     return rows
 
 
+def _core_key(owner: str, legal: str) -> str:
+    """The folded owner text without a leading legal form (any spelling of it)."""
+    text = fold(owner)
+    for spelling in sorted({fold(v) for vs in LEGAL_FORM_VARIANTS for v in vs} | {fold(legal)}, key=len, reverse=True):
+        if text.startswith(spelling + " "):
+            return text[len(spelling) + 1:]
+    return text
+
+
+def _written_keys(world: World) -> dict[tuple[str, str, str], int]:
+    """(province, folded core, folded product) -> pid of every product as truly written."""
+    p = world.products.merge(world.owners[["owner_id", "core"]], on="owner_id")
+    listed = world.listings[["pid", "province"]].drop_duplicates().merge(p[["pid", "core", "product_name"]], on="pid")
+    return {(pr, spec_core(c), fold(n)): pid for pid, pr, c, n in
+            zip(listed.pid, listed.province, listed.core, listed.product_name)}
+
+
 def _expired(rows: pd.DataFrame, snapshot: dt.date) -> np.ndarray:
     return (expiry(rows.decision_date) <= pd.Timestamp(snapshot)).to_numpy()
 
 
 def _candidates(rows: pd.DataFrame, snapshot: dt.date, fresh: np.ndarray, pinned: set[int],
                 hard: set[int], rng: np.random.Generator) -> pd.DataFrame:
-    ok = (fresh & rows.rating.isin(["3", "4"]).to_numpy() & ~_expired(rows, snapshot)
+    ok = (fresh & ~rows.noisy.to_numpy() & rows.rating.isin(["3", "4"]).to_numpy() & ~_expired(rows, snapshot)
           & ~rows.pid.isin(pinned).to_numpy() & ~rows.pid.isin(hard).to_numpy())
     cand = rows[ok].sample(frac=1.0, random_state=rng)
     return cand.drop_duplicates(["province", "owner_id"])

@@ -304,9 +304,19 @@ def parse_owner_type(value: object) -> str | None:
 
 @_safe(None)
 def infer_owner_type(owner_name: object) -> str | None:
-    """Owner type from the legal form in front of the owner's name (``HTX Thành Công`` -> HTX)."""
+    """Owner type from the legal form in front of the owner's name (``HTX Thành Công`` -> HTX),
+    also when the form is mistyped by one edit (``Hợp tá xã``, ``Cty TNH``: the dedupe
+    normaliser's reading, :func:`ocop.dedupe.normalize.split_owner`)."""
     s = _text(owner_name)
-    return _legal_form(s) if s else None
+    if not s:
+        return None
+    found = _legal_form(s)
+    if found is None:
+        from ocop.dedupe.normalize import LEGAL_FAMILY, split_owner
+
+        legal = split_owner(s)[0]
+        found = LEGAL_FAMILY.get(legal) if legal else None
+    return found
 
 
 # --- issuing level ---------------------------------------------------------------------------

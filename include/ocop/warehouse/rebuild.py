@@ -46,7 +46,7 @@ from ocop.warehouse import schema as s
 from ocop.warehouse.bulk import insert_frame, read_frame
 
 KEY = ["submission_id", "row_id"]
-ASSIGN_COLUMNS = ["submission_id", "row_id", "province_code", "owner", "product_name",
+ASSIGN_COLUMNS = ["submission_id", "row_id", "province_code", "owner", "product_name", "decision_no", "group_code",
                   "decision_date", "snapshot_date", "rating_class"]
 LINK_COLUMNS = [*KEY, "product_id", "rule", "score"]
 
