@@ -469,9 +469,25 @@ def _wait_for_input(stack, api, run_id: str, task_id: str, timeout: float, leave
     return _wait(f"{task_id} waiting for input in {run_id}", waiting, timeout, stack, every=2)
 
 
+def _paused(stack, run_id: str, task_id: str, map_index: int) -> bool:
+    """The scheduler has taken in that the task paused for input (its executor event).
+
+    Airflow 3.3 race: an answer that lands between the task's pause and the scheduler's handling
+    of the paused process's exit finds the task already resumed ("queued"); the scheduler then
+    takes the exit for an external kill, retries the task, and the answer is lost. A person
+    never answers within that second; the test waits for the event instead of guessing a delay."""
+    line = (f"TaskInstance Finished: dag_id=ocop_publish, task_id={task_id}, run_id={run_id}, "
+            f"map_index={map_index},")
+    log = (stack.tmp / "scheduler.log").read_text(encoding="utf-8", errors="replace")
+    return any(line in x and "state=awaiting_input" in x for x in log.splitlines())
+
+
 def _answer(stack, run_id: str, task_id: str, map_index: int, options: list[str], params: dict,
             user: str = USER) -> httpx.Response:
-    """A person's answer through the REST API v2, with that person's own token."""
+    """A person's answer through the REST API v2, with that person's own token, once the
+    scheduler has seen the task pause (:func:`_paused`)."""
+    _wait(f"the scheduler seeing {task_id}[{map_index}] of {run_id} paused",
+          lambda: _paused(stack, run_id, task_id, map_index), 60, stack, every=0.5)
     return httpx.patch(
         f"{stack.base}/api/v2/dags/ocop_publish/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails",
         json={"chosen_options": options, "params_input": params},
