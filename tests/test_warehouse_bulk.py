@@ -61,17 +61,22 @@ def test_duplicate_row_ids_still_first_wins(engine):
 
 
 def test_memory_records_equal_read_back(engine, monkeypatch):
+    """The records a consolidation has just inserted are taken from memory: they must equal
+    what reading them back gives (values and dtypes), kept and rejected alike."""
     seen = []
 
-    def checked(conn, snaps, loaded):
-        kept, rejected = original(conn, snaps, loaded)
-        pd.testing.assert_frame_equal(kept, rebuild._records(conn, schema.ROW_KEPT))
-        pd.testing.assert_frame_equal(rejected, rebuild._records(conn, (schema.ROW_REJECTED,)))
-        seen.append((len(kept), len(rejected), bool(loaded and loaded.submission_ids)))
+    def checked(ids, conn, loaded):
+        kept, rejected = original(ids, conn, loaded)
+        snaps = rebuild.accepted_snapshots(conn)
+        read_kept, read_rejected = original(ids, conn, None)
+        for mine, read in ((kept, read_kept), (rejected, read_rejected)):
+            pd.testing.assert_frame_equal(rebuild._placed(mine, snaps).sort_values(rebuild.KEY, ignore_index=True),
+                                          rebuild._placed(read, snaps).sort_values(rebuild.KEY, ignore_index=True))
+        seen.append((len(kept), len(rejected), bool(loaded and loaded.submission_ids & set(ids))))
         return kept, rejected
 
-    original = rebuild.record_sets
-    monkeypatch.setattr(rebuild, "record_sets", checked)
+    original = rebuild._kept_of
+    monkeypatch.setattr(rebuild, "_kept_of", checked)
     consolidate(engine, ALL[2:], "late")      # HN2, SG2 (a rejected row), HN_BAD
     consolidate(engine, ALL[:2], "early")     # earlier ones read back + new in memory
     assert seen == [(7, 1, True), (15, 1, True)]

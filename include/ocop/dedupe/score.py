@@ -57,6 +57,7 @@ and a cheap vectorised pre-filter: pairs below :data:`PREFILTER` on a name *and*
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -195,38 +196,93 @@ def record_evidence(fa: list[Facts], fb: list[Facts]) -> tuple[int, str]:
     >>> record_evidence([s1], [s1._replace(snapshot="2025-12-31", decision_no="9/QĐ-UBND", decision_date="2025-09-01", rating="4")])
     (0, '')
     """
-    best, conflict = 0, (0, "")
+    tally = _Tally()
     for a in fa:
         for b in fb:
             if a.snapshot == b.snapshot:
                 continue
-            early, late = (a, b) if a.snapshot < b.snapshot else (b, a)
-            same = bool(early.decision_no) and early.decision_no == late.decision_no \
-                and early.decision_date == late.decision_date
-            points, why = 0, []
-            if same:
-                points += SAME_DECISION
-                why.append("same decision")
-            elif late.decision_date and early.decision_date and late.decision_date <= early.snapshot and (
-                    late.decision_date != early.decision_date
-                    or (early.decision_no and late.decision_no and early.decision_no != late.decision_no)):
-                points += DECISION_CONFLICT
-                why.append(f"decision {early.decision_no} {early.decision_date} vs {late.decision_no} {late.decision_date}")
-            newer = bool(late.decision_date) and bool(early.decision_date) and late.decision_date > early.snapshot
-            if early.rating and late.rating and early.rating != late.rating and not newer:
-                points += RATING_CONFLICT
-                why.append(f"rating {early.rating}/{late.rating}")
-            if early.group and late.group and early.group != late.group:
-                points += GROUP_CONFLICT
-                why.append(f"group {early.group}/{late.group}")
-            if points > best:
-                best = points
-                best_why = "; ".join(why)
-            if points < conflict[0] or (points == conflict[0] and why and not conflict[1]):
-                conflict = (points, "; ".join(why))
-    if best > 0:
-        return best, best_why
-    return conflict
+            tally.add(*((a, b) if a.snapshot < b.snapshot else (b, a)))
+    return tally.result()
+
+
+class FactGroup(NamedTuple):
+    """The records of one entity that say the same thing (decision, rating, group), with the
+    distinct snapshots they come from, sorted. A product listed every month for years is one
+    group, so scoring costs the same whatever the length of its history."""
+
+    facts: Facts              # ``snapshot`` is the group's first snapshot
+    snapshots: tuple[str, ...]
+
+
+def group_facts(facts: list[Facts]) -> list[FactGroup]:
+    """``facts`` grouped by everything but the snapshot, in order of first appearance."""
+    groups: dict[tuple, set[str]] = {}
+    first: dict[tuple, Facts] = {}
+    for f in facts:
+        key = f[1:]
+        groups.setdefault(key, set()).add(f.snapshot)
+        first.setdefault(key, f)
+    return [FactGroup(first[k], tuple(sorted(v))) for k, v in groups.items()]
+
+
+def group_evidence(ga: list[FactGroup], gb: list[FactGroup]) -> tuple[int, str]:
+    """:func:`record_evidence` of the records the groups stand for, in points (a tie between two
+    reasons of equal points may name the other one).
+
+    The points of an (early, late) pair of records depend on the early record's snapshot only
+    through ``late.decision_date`` compared with it (a threshold), so of all the early
+    snapshots that have a later one on the other side, the first and the last cover every case.
+
+    >>> s1 = Facts("2025-06-30", "120/QĐ-UBND", "2024-03-01", "3", "1")
+    >>> group_evidence(group_facts([s1]), group_facts([s1._replace(snapshot="2025-12-31")]))
+    (6, 'same decision')
+    """
+    tally = _Tally()
+    for x in ga:
+        for y in gb:
+            for early, late in ((x, y), (y, x)):
+                bound = late.snapshots[-1]
+                cut = bisect_left(early.snapshots, bound)  # early snapshots before late's last
+                if not cut:
+                    continue
+                for snap in {early.snapshots[0], early.snapshots[cut - 1]}:
+                    tally.add(early.facts._replace(snapshot=snap), late.facts)
+    return tally.result()
+
+
+class _Tally:
+    """The best positive pair, else the worst conflict, over (early, late) record pairs."""
+
+    def __init__(self) -> None:
+        self.best, self.best_why, self.conflict = 0, "", (0, "")
+
+    def add(self, early: Facts, late: Facts) -> None:
+        same = bool(early.decision_no) and early.decision_no == late.decision_no \
+            and early.decision_date == late.decision_date
+        points, why = 0, []
+        if same:
+            points += SAME_DECISION
+            why.append("same decision")
+        elif late.decision_date and early.decision_date and late.decision_date <= early.snapshot and (
+                late.decision_date != early.decision_date
+                or (early.decision_no and late.decision_no and early.decision_no != late.decision_no)):
+            points += DECISION_CONFLICT
+            why.append(f"decision {early.decision_no} {early.decision_date} vs {late.decision_no} {late.decision_date}")
+        newer = bool(late.decision_date) and bool(early.decision_date) and late.decision_date > early.snapshot
+        if early.rating and late.rating and early.rating != late.rating and not newer:
+            points += RATING_CONFLICT
+            why.append(f"rating {early.rating}/{late.rating}")
+        if early.group and late.group and early.group != late.group:
+            points += GROUP_CONFLICT
+            why.append(f"group {early.group}/{late.group}")
+        if points > self.best:
+            self.best = points
+            self.best_why = "; ".join(why)
+        if points < self.conflict[0] or (points == self.conflict[0] and why and not self.conflict[1]):
+            self.conflict = (points, "; ".join(why))
+
+    def result(self) -> tuple[int, str]:
+        return (self.best, self.best_why) if self.best > 0 else self.conflict
 
 
 class Weighed(NamedTuple):
@@ -256,7 +312,7 @@ def weigh(legal_a: str, legal_b: str, core_a: str, core_b: str, pkey_a: str, pke
 
 class Scorer:
     """Decides pairs of entities (positions into ``entities``: columns province, legal, core,
-    pkey) with the record evidence of ``facts(entity) -> list[Facts]``; used for candidate
+    pkey) with the record evidence of ``facts(entity) -> list[FactGroup]``; used for candidate
     pairs and again by the clustering's complete-link check."""
 
     def __init__(self, entities: pd.DataFrame, facts) -> None:
@@ -269,7 +325,7 @@ class Scorer:
         key = (a, b) if a < b else (b, a)
         found = self._cache.get(key)
         if found is None:
-            points, why = (0, "") if self.province[a] != self.province[b] else record_evidence(self.facts(a), self.facts(b))
+            points, why = (0, "") if self.province[a] != self.province[b] else group_evidence(self.facts(a), self.facts(b))
             found = weigh(self.legal[a], self.legal[b], self.core[a], self.core[b], self.pkey[a], self.pkey[b],
                           points, why)
             self._cache[key] = found

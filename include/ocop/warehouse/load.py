@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from ocop.warehouse import schema as s
 from ocop.warehouse.bulk import insert_frame, prepare
 from ocop.warehouse.db import is_postgres
-from ocop.warehouse.rebuild import Loaded, RebuildStats, borderline_pairs, rebuild_products
+from ocop.warehouse.rebuild import Loaded, RebuildStats, borderline_pairs, match_keys, rebuild_products
 
 ADVISORY_LOCK_KEY = 0x0C0B_2025  # one lock for "the warehouse is being written"
 
@@ -90,7 +90,8 @@ def consolidate(engine: Engine, bundles: Iterable[Bundle], run_id: str,
             clock = time.perf_counter()
             loaded = load_submissions(conn, new, run_id, processed_at=started)
             timings["load"] = time.perf_counter() - clock
-            stats, review = rebuild_products(conn, run_id, assign, loaded, timings)
+            changed = frozenset(b.meta["province_code"] for b in new if b.meta.get("file_outcome") == s.ACCEPTED)
+            stats, review = rebuild_products(conn, run_id, assign, loaded, timings, provinces=changed)
             clock = time.perf_counter()
             record_dq_run(conn, run_id, started)
             timings["dq"] = time.perf_counter() - clock
@@ -160,16 +161,23 @@ def load_submissions(conn: Connection, bundles: list[Bundle], run_id: str, proce
     Returns the records inserted straight from memory, for the rebuild."""
     fresh, guarded = fresh_bundles(conn, bundles)
     insert_frame(conn, s.submission, submission_frame(bundles, run_id, processed_at), skip_existing=True)
-    records = _with_submission([(b.meta["submission_id"], b.records) for b in fresh])
+    records = _keyed(_with_submission([(b.meta["submission_id"], b.records) for b in fresh]))
     records = prepare(s.source_record, records) if not records.empty else records
     insert_frame(conn, s.source_record, records, prepared=True)
-    insert_frame(conn, s.source_record, _with_submission([(b.meta["submission_id"], b.records) for b in guarded]),
+    insert_frame(conn, s.source_record, _keyed(_with_submission([(b.meta["submission_id"], b.records) for b in guarded])),
                  skip_existing=True)
     issues = _with_submission([(b.meta["submission_id"], b.issues.reindex(columns=ISSUE_COLUMNS))
                                for b in bundles])
     insert_frame(conn, s.record_issue, issues)
     insert_frame(conn, s.dq_rule_count, rule_counts(bundles, run_id))
     return Loaded(submission_ids=frozenset(b.meta["submission_id"] for b in fresh), records=records)
+
+
+def _keyed(records: pd.DataFrame) -> pd.DataFrame:
+    """Records with their ``match_key`` (the stored matching key, see migration 0005)."""
+    if records.empty or "owner" not in records or "product_name" not in records:
+        return records
+    return records.assign(match_key=match_keys(records))
 
 
 def rule_counts(bundles: list[Bundle], run_id: str) -> pd.DataFrame:

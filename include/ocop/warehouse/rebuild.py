@@ -88,14 +88,15 @@ def accepted_snapshots(conn: Connection) -> pd.DataFrame:
 
 
 _FACTS = [c for c in s.VERSION_FACTS if c not in ("province_code", *s.RECORD_DATES)]
-RECORD_COLUMNS = ["submission_id", "row_id", "province_code", *_FACTS, *s.RECORD_DATES, "snapshot_date"]
+RECORD_COLUMNS = ["submission_id", "row_id", "province_code", *_FACTS, *s.RECORD_DATES, "snapshot_date", "match_key"]
 _INTEGER_COLUMNS = {"row_id", "group_code"}
 
 
 def _records_query(outcomes: tuple[str, ...]) -> sa.Select:
     sr, sub = s.source_record, s.submission
     return (sa.select(sr.c.submission_id, sr.c.row_id, sub.c.province_code, *[sr.c[c] for c in _FACTS],
-                      *[_iso(sr.c[c], c) for c in s.RECORD_DATES], _iso(sub.c.snapshot_date, "snapshot_date"))
+                      *[_iso(sr.c[c], c) for c in s.RECORD_DATES], _iso(sub.c.snapshot_date, "snapshot_date"),
+                      sr.c.match_key)
             .join_from(sr, sub, sr.c.submission_id == sub.c.submission_id)
             .where(sub.c.outcome == s.ACCEPTED, sr.c.outcome.in_(outcomes)))
 
@@ -124,35 +125,203 @@ def _as_read(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({c: v.reset_index(drop=True) for c, v in out.items()}, columns=RECORD_COLUMNS)
 
 
-def record_sets(conn: Connection, snaps: pd.DataFrame, loaded: Loaded | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(kept, rejected)`` records of every accepted submission, as :func:`_records` reads
-    them, without reading back the ones ``loaded`` holds."""
-    if loaded is None:
-        return _records(conn, s.ROW_KEPT), _records(conn, (s.ROW_REJECTED,))
+def match_keys(df: pd.DataFrame) -> pd.Series:
+    """``owner_key + US + product_key`` per row (None where the owner or the name is missing),
+    computed once per distinct owner and name: the ``source_record.match_key`` column."""
+    owner, name = df["owner"], df["product_name"]
+    if df.empty:
+        return pd.Series([], dtype=object, index=df.index)
+    owners = pd.Series(pd.unique(owner.dropna()), dtype=object)
+    names = pd.Series(pd.unique(name.dropna()), dtype=object)
+    okey = owner.map(pd.Series(owners.map(owner_key).to_numpy(), index=owners.to_numpy()))
+    pkey = name.map(pd.Series(names.map(product_key).to_numpy(), index=names.to_numpy()))
+    keys = (okey.astype(object) + "\x1f" + pkey.astype(object)).astype(object)
+    return keys.where(owner.notna() & name.notna(), None)
+
+
+def fill_match_keys(conn: Connection, everything: bool = False) -> int:
+    """Set ``source_record.match_key`` where it is NULL (or, ``everything``, on every row: after
+    a change of the keys), per distinct (owner, product name). Returns the rows set."""
+    sr = s.source_record
+    query = sa.select(sr.c.owner, sr.c.product_name).distinct().where(sr.c.owner.is_not(None),
+                                                                        sr.c.product_name.is_not(None))
+    if not everything:
+        query = query.where(sr.c.match_key.is_(None))
+    pairs = read_frame(conn, query)
+    if pairs.empty:
+        return 0
+    pairs["key"] = match_keys(pairs)
+    statement = (sr.update().where(sr.c.owner == sa.bindparam("o"), sr.c.product_name == sa.bindparam("n"))
+                 .values(match_key=sa.bindparam("k")))
+    conn.execute(statement, [{"o": o, "n": n, "k": k} for o, n, k in pairs.itertuples(index=False)])
+    return len(pairs)
+
+
+@dataclass
+class Scope:
+    """What one rebuild recomputes: the kept and rejected records of its provinces (all of
+    their history), plus the records of every product elsewhere that shares a matching key or a
+    product with them, transitively (``fixed``: those provinces are not re-clustered)."""
+
+    provinces: frozenset[str]
+    kept: pd.DataFrame           # RECORD_COLUMNS + local (NaN: re-clustered; else stored product id)
+    rejected: pd.DataFrame       # RECORD_COLUMNS
+    previous: pd.DataFrame       # submission_id, row_id, product_id, rule, score of kept records
+    full: bool
+
+
+class _Values:
+    """A TEMP table of values to join against (a long ``IN`` list costs more on both databases)."""
+
+    def __init__(self, conn: Connection, name: str, values, kind) -> None:
+        self.conn, self.name = conn, f"tmp_{name}"
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.name}")
+        self.table = sa.Table(self.name, sa.MetaData(), sa.Column("v", kind, primary_key=True), prefixes=["TEMPORARY"])
+        self.table.create(conn)
+        values = sorted(set(values))
+        if values:
+            conn.execute(self.table.insert(), [{"v": v} for v in values])
+
+    def __enter__(self):
+        return self.table.c.v
+
+    def __exit__(self, *exc) -> None:
+        self.table.drop(self.conn)
+
+
+def _kept_of(submission_ids, conn: Connection, loaded: Loaded | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(kept, rejected)`` records of these accepted submissions, the ones ``loaded`` holds
+    from memory, the others read (one query)."""
+    ids = set(submission_ids)
+    mem_ids = (loaded.submission_ids & ids) if loaded is not None else frozenset()
     outcomes = (*s.ROW_KEPT, s.ROW_REJECTED)
-    accepted = snaps["submission_id"]
-    earlier = sorted(set(accepted) - loaded.submission_ids)
     parts = []
-    if earlier:
-        query = _records_query(outcomes).add_columns(s.source_record.c.outcome)
-        parts.append(read_frame(conn, query.where(s.source_record.c.submission_id.in_(earlier))))
-    mem = loaded.records
-    if not mem.empty:
-        mem = mem[mem["submission_id"].isin(accepted) & mem["outcome"].isin(outcomes)]
-        mem = mem.reindex(columns=["submission_id", "row_id", *_FACTS, *s.RECORD_DATES, "outcome"])
-        by_id = snaps.set_index("submission_id")
-        mem = mem.assign(province_code=mem["submission_id"].map(by_id["province_code"]),
-                         snapshot_date=mem["submission_id"].map(by_id["snapshot_date"]))
-        parts.append(mem)
+    stored = sorted(ids - mem_ids)
+    if stored:
+        with _Values(conn, "scope_submissions", stored, sa.String) as wanted:
+            query = _records_query(outcomes).add_columns(s.source_record.c.outcome)
+            parts.append(read_frame(conn, query.where(s.source_record.c.submission_id.in_(sa.select(wanted)))))
+    if mem_ids and not loaded.records.empty:
+        mem = loaded.records
+        mem = mem[mem["submission_id"].isin(mem_ids) & mem["outcome"].isin(outcomes)]
+        parts.append(mem.reindex(columns=["submission_id", "row_id", *_FACTS, *s.RECORD_DATES, "match_key",
+                                          "outcome"]))
     if not parts:
-        return _records(conn, s.ROW_KEPT), _records(conn, (s.ROW_REJECTED,))
+        empty = _as_read(pd.DataFrame(columns=RECORD_COLUMNS))
+        return empty, empty
     both = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
     kept = both["outcome"].isin(s.ROW_KEPT)
-    return _as_read(both[kept]), _as_read(both[~kept])
+    return both[kept], both[~kept]
 
 
-def _previous_links(conn: Connection) -> pd.DataFrame:
-    return read_frame(conn, sa.select(*[s.record_link.c[c] for c in LINK_COLUMNS]))
+def _placed(df: pd.DataFrame, snaps: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its submission's province and snapshot date, in :func:`_as_read` form."""
+    by_id = snaps.set_index("submission_id")
+    df = df.assign(province_code=df["submission_id"].map(by_id["province_code"]),
+                   snapshot_date=df["submission_id"].map(by_id["snapshot_date"]))
+    return _as_read(df)
+
+
+def _links_of(conn: Connection, records: pd.DataFrame) -> pd.DataFrame:
+    """Stored links of ``records`` (submission_id, row_id), read by their submissions."""
+    rl = s.record_link
+    if records.empty:
+        return pd.DataFrame(columns=LINK_COLUMNS)
+    with _Values(conn, "link_submissions", records["submission_id"].unique().tolist(), sa.String) as wanted:
+        stored = read_frame(conn, sa.select(*[rl.c[c] for c in LINK_COLUMNS]).where(rl.c.submission_id.in_(sa.select(wanted))))
+    return stored.merge(records[KEY].astype({"row_id": "int64"}), on=KEY) if not stored.empty else stored
+
+
+def _others_query(provinces: frozenset[str]) -> sa.Select:
+    """Kept records of accepted submissions outside ``provinces``, with their stored links."""
+    rl, sr, sub = s.record_link, s.source_record, s.submission
+    return (_records_query(s.ROW_KEPT)
+            .add_columns(rl.c.product_id, rl.c.rule, rl.c.score)
+            .join(rl, sa.and_(rl.c.submission_id == sr.c.submission_id, rl.c.row_id == sr.c.row_id))
+            .where(sub.c.province_code.not_in(sorted(provinces))))
+
+
+def read_scope(conn: Connection, snaps: pd.DataFrame, provinces: frozenset[str] | None,
+               loaded: Loaded | None, overrides: pd.DataFrame) -> Scope:
+    """The :class:`Scope` of a rebuild of ``provinces`` (None: all of them, the full rebuild)."""
+    full = provinces is None
+    provinces = frozenset(snaps["province_code"]) if full else frozenset(provinces) & frozenset(snaps["province_code"])
+    own = snaps.loc[snaps["province_code"].isin(provinces), "submission_id"]
+    kept, rejected = _kept_of(own, conn, loaded)
+    kept, rejected = _placed(kept, snaps), _placed(rejected, snaps)
+    previous = (read_frame(conn, sa.select(*[s.record_link.c[c] for c in LINK_COLUMNS])) if full
+                else _links_of(conn, kept))
+    kept = kept.assign(local=np.nan)
+    if full:
+        return Scope(provinces, kept, rejected, previous, True)
+    others = _closure(conn, provinces, set(kept["match_key"].dropna()), set(previous["product_id"].dropna().astype(int)),
+                      overrides, pd.concat([kept[KEY], rejected[KEY]]))
+    if not others.empty:
+        links = others[LINK_COLUMNS]
+        others = _as_read(others).assign(local=others["product_id"].to_numpy(dtype=float))
+        kept = pd.concat([kept, others], ignore_index=True)
+        previous = pd.concat([previous, links], ignore_index=True)
+        rejected = pd.concat([rejected, _rejected_elsewhere(conn, snaps, others)], ignore_index=True)
+    return Scope(provinces, kept, rejected, previous, False)
+
+
+def _closure(conn: Connection, provinces: frozenset[str], keys: set[str], products: set[int],
+             overrides: pd.DataFrame, inside: pd.DataFrame) -> pd.DataFrame:
+    """Every kept record outside ``provinces`` of a product that shares a matching key or a
+    product (or a ``merge`` override) with the records found so far, transitively; with its
+    stored link. Reads only those products' records, through the ``match_key`` and
+    ``record_link.product_id`` indexes."""
+    rl, sr, sub = s.record_link, s.source_record, s.submission
+    found: list[pd.DataFrame] = []
+    seen_keys: set[str] = set()
+    seen_products: set[int] = set()
+    new_keys, new_products = set(keys), set(products)
+    merges = overrides[overrides["action"] == "merge"]
+    while new_keys or new_products:
+        if new_keys:
+            with _Values(conn, "scope_keys", new_keys, sa.Text) as wanted:
+                by_key = conn.scalars(
+                    sa.select(rl.c.product_id).distinct()
+                    .join_from(sr, rl, sa.and_(rl.c.submission_id == sr.c.submission_id, rl.c.row_id == sr.c.row_id))
+                    .join(sub, sub.c.submission_id == sr.c.submission_id)
+                    .where(sr.c.match_key.in_(sa.select(wanted)), sub.c.outcome == s.ACCEPTED,
+                           sub.c.province_code.not_in(sorted(provinces)))).all()
+            new_products |= set(by_key)
+        seen_keys |= new_keys
+        new_products -= seen_products
+        if not new_products:
+            break
+        with _Values(conn, "scope_products", new_products, sa.Integer) as wanted:
+            rows = read_frame(conn, _others_query(provinces).where(rl.c.product_id.in_(sa.select(wanted))))
+        seen_products |= new_products
+        found.append(rows)
+        new_keys = set(rows["match_key"].dropna()) - seen_keys
+        new_products = set()
+        if not merges.empty:  # a merge override reaching outside the scope brings its product
+            members = set(zip(pd.concat([inside, *[f[KEY] for f in found]])["submission_id"],
+                              pd.concat([inside, *[f[KEY] for f in found]])["row_id"].astype(int)))
+            partners = []
+            for a_s, a_r, b_s, b_r in merges[["a_submission_id", "a_row_id", "b_submission_id", "b_row_id"]].itertuples(index=False):
+                if ((a_s, int(a_r)) in members) != ((b_s, int(b_r)) in members):
+                    partners.append((b_s, int(b_r)) if (a_s, int(a_r)) in members else (a_s, int(a_r)))
+            if partners:
+                got = conn.scalars(sa.select(rl.c.product_id).where(
+                    sa.tuple_(rl.c.submission_id, rl.c.row_id).in_(partners))).all()
+                new_products |= set(got) - seen_products
+    if not found:
+        return pd.DataFrame()
+    return pd.concat(found, ignore_index=True).drop_duplicates(KEY, ignore_index=True)
+
+
+def _rejected_elsewhere(conn: Connection, snaps: pd.DataFrame, others: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows of the fixed provinces' accepted snapshots that may carry one of
+    ``others``'s products forward (same matching key: :func:`carry_forward`)."""
+    sr, sub = s.source_record, s.submission
+    with _Values(conn, "carry_keys", others["match_key"].dropna().unique().tolist(), sa.Text) as wanted:
+        rows = read_frame(conn, _records_query((s.ROW_REJECTED,)).where(
+            sr.c.match_key.in_(sa.select(wanted)),
+            sub.c.province_code.in_(sorted(set(others["province_code"])))))
+    return _as_read(rows)
 
 
 def _overrides(conn: Connection) -> pd.DataFrame:
@@ -180,64 +349,137 @@ class _Clock:
 
 
 def rebuild_products(conn: Connection, run_id: str, assign: Callable, loaded: Loaded | None = None,
-                     timings: dict | None = None) -> tuple[RebuildStats, pd.DataFrame]:
-    """Recompute identities and rebuild ``product_version``; returns stats and dedupe's review.
+                     timings: dict | None = None, provinces: frozenset[str] | None = None,
+                     ) -> tuple[RebuildStats, pd.DataFrame]:
+    """Recompute identities and ``product_version`` for ``provinces`` (None: all, the full
+    rebuild) and what they reach (:class:`Scope`); returns stats and dedupe's review.
     ``loaded``: the records this transaction has just inserted (not read back). ``timings``:
     filled with seconds per phase (read, dedupe, links, history, versions)."""
     clock = _Clock(timings)
+    if provinces is None:
+        fill_match_keys(conn, everything=True)
     snaps = accepted_snapshots(conn)
-    kept, rejected = record_sets(conn, snaps, loaded)
-    previous = _previous_links(conn)
     overrides, next_id = _overrides(conn), _next_product_id(conn)
+    scope = read_scope(conn, snaps, provinces, loaded, overrides)
     clock.lap("read")
-    result = assign(kept[ASSIGN_COLUMNS].copy(), previous[[*KEY, "product_id"]].copy(), overrides, next_id)
-    links = result.links[LINK_COLUMNS]
+    kept = scope.kept
+    records = kept[ASSIGN_COLUMNS].assign(local=kept["local"].to_numpy())
+    result = assign(records, scope.previous[[*KEY, "product_id"]].copy(), overrides, next_id)
+    links = _with_stored_rules(result.links[LINK_COLUMNS], scope.previous)
     clock.lap("dedupe")
-    fresh = loaded.submission_ids if loaded is not None else frozenset()
-    new_products = _write_identities(conn, links, previous, result.merges, run_id, fresh)
+    new_products = _write_identities(conn, links, scope, result.merges, run_id, next_id, snaps)
     clock.lap("links")
-    presence = carry_forward(linked_presence(kept, links, snaps), rejected, snaps)
+    presence = carry_forward(linked_presence(kept, links, snaps), scope.rejected, snaps)
     from ocop.warehouse.decisions import province_choices
 
     spans, conflicts = resolve_provinces(presence_spans(presence, snaps), province_choices(conn))
     versions = build_versions(spans)
     clock.lap("history")
-    _write_versions(conn, versions, conflicts, run_id)
+    touched = None if scope.full else _touched(links, scope.previous)
+    _write_versions(conn, versions, conflicts, run_id, touched)
     clock.lap("versions")
-    stats = RebuildStats(products=int(links["product_id"].nunique()), new_products=new_products,
-                         versions=len(versions), current=int(versions["is_current"].sum()),
-                         conflicts=int(conflicts["product_id"].nunique()))
-    return stats, result.review
+    return _stats(conn, new_products), result.review
 
 
-def _changed_submissions(links: pd.DataFrame, previous: pd.DataFrame) -> list[str]:
-    """Submissions having at least one link that is new or differs from the stored one."""
-    both = links.merge(previous, on=KEY, how="left", suffixes=("", "_old"), indicator=True)
+def _with_stored_rules(links: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """Links of fixed records come without rule and score: theirs are the stored ones."""
+    missing = links["rule"].isna()
+    if not missing.any():
+        return links
+    stored = links.loc[missing, KEY].merge(previous[[*KEY, "rule", "score"]], on=KEY, how="left")
+    rule = links["rule"].to_numpy(dtype=object).copy()
+    score = links["score"].to_numpy(dtype=float).copy()
+    rule[missing.to_numpy()] = stored["rule"].to_numpy(dtype=object)
+    score[missing.to_numpy()] = pd.to_numeric(stored["score"]).to_numpy(dtype=float)
+    return links.assign(rule=rule, score=score)
+
+
+def _touched(links: pd.DataFrame, previous: pd.DataFrame) -> list[int]:
+    """Products whose versions this rebuild rewrites: the old and the new ids of its records."""
+    ids = set(links["product_id"].astype(int)) | set(previous["product_id"].dropna().astype(int))
+    return sorted(ids)
+
+
+def _stats(conn: Connection, new_products: int) -> RebuildStats:
+    pv, pc = s.product_version, s.province_conflict
+    return RebuildStats(
+        products=conn.scalar(sa.select(sa.func.count(sa.distinct(s.record_link.c.product_id)))),
+        new_products=new_products,
+        versions=conn.scalar(sa.select(sa.func.count()).select_from(pv)),
+        current=conn.scalar(sa.select(sa.func.count()).select_from(pv).where(pv.c.is_current.is_(True))),
+        conflicts=conn.scalar(sa.select(sa.func.count(sa.distinct(pc.c.product_id)))),
+    )
+
+
+def _changed_links(links: pd.DataFrame, previous: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(to_write, to_delete)``: links that are new or differ from the stored one, and the
+    stored keys among them."""
+    both = links.merge(previous[LINK_COLUMNS], on=KEY, how="left", suffixes=("", "_old"), indicator=True)
     differs = both["_merge"].eq("left_only")
     for c in ("product_id", "rule", "score"):
         new, old = both[c], both[f"{c}_old"]
         differs |= ~(new.eq(old).fillna(False) | (new.isna() & old.isna())).astype(bool)
-    return sorted(both.loc[differs, "submission_id"].unique())
+    stored = differs & both["_merge"].eq("both")
+    return both.loc[differs, LINK_COLUMNS], both.loc[stored, KEY]
 
 
-def _write_identities(conn: Connection, links: pd.DataFrame, previous: pd.DataFrame,
-                      merges: pd.DataFrame, run_id: str, fresh: frozenset[str] = frozenset()) -> int:
-    """``fresh``: submissions inserted by this transaction; they have no stored links, so all
-    their links are new (no comparison, nothing to delete)."""
+def _delete_keys(conn: Connection, table: sa.Table, keys: pd.DataFrame, prefix: str = "") -> None:
+    """Delete the rows of ``table`` whose ``(submission_id, row_id)`` are in ``keys``."""
+    cols = (table.c[f"{prefix}submission_id"], table.c[f"{prefix}row_id"])
+    rows = list(zip(keys["submission_id"].astype(str), keys["row_id"].astype(int)))
+    for start in range(0, len(rows), 400):
+        conn.execute(table.delete().where(sa.tuple_(*cols).in_(rows[start:start + 400])))
+
+
+def _delete_in(conn: Connection, table: sa.Table, column: str, values) -> None:
+    values = sorted(set(values))
+    if not values:
+        return
+    with _Values(conn, f"del_{table.name}", values, table.c[column].type.__class__) as wanted:
+        conn.execute(table.delete().where(table.c[column].in_(sa.select(wanted))))
+
+
+def _write_identities(conn: Connection, links: pd.DataFrame, scope: Scope, merges: pd.DataFrame,
+                      run_id: str, next_id: int, snaps: pd.DataFrame) -> int:
+    """New products, changed links and the scope's merges. Product ids at or above ``next_id``
+    are new (ids are never reused); a retired id keeps its ``product`` row."""
     p = s.product
-    existing = pd.Index(list(conn.scalars(sa.select(p.c.product_id))))
-    new_ids = pd.Index(links["product_id"].unique()).difference(existing)
+    new_ids = sorted(set(links.loc[links["product_id"] >= next_id, "product_id"].astype(int)))
     insert_frame(conn, p, pd.DataFrame({"product_id": new_ids, "created_at": datetime.now(timezone.utc),
                                         "created_run": run_id}))
-    is_fresh = links["submission_id"].isin(fresh)
-    stored = _changed_submissions(links[~is_fresh], previous)
-    if stored:
-        conn.execute(s.record_link.delete().where(s.record_link.c.submission_id.in_(stored)))
-    changed = is_fresh | links["submission_id"].isin(stored)
-    insert_frame(conn, s.record_link, links[changed])
-    conn.execute(s.dedupe_merge.delete())
-    insert_frame(conn, s.dedupe_merge, merges.assign(run_id=run_id))
+    write, stale = _changed_links(links, scope.previous)
+    _delete_keys(conn, s.record_link, stale)
+    insert_frame(conn, s.record_link, write)
+    merges = merges.assign(run_id=run_id)  # fixed provinces' level-1 merges keep their run
+    if scope.full:
+        conn.execute(s.dedupe_merge.delete())
+        insert_frame(conn, s.dedupe_merge, merges)
+        return len(new_ids)
+    old = sorted(set(scope.previous["product_id"].dropna().astype(int)))
+    kept_rows = _fixed_merges(conn, old, scope, links, snaps)
+    _delete_in(conn, s.dedupe_merge, "product_id", old + new_ids)
+    insert_frame(conn, s.dedupe_merge, pd.concat([kept_rows, merges], ignore_index=True))
     return len(new_ids)
+
+
+def _fixed_merges(conn: Connection, old: list[int], scope: Scope, links: pd.DataFrame,
+                  snaps: pd.DataFrame) -> pd.DataFrame:
+    """The stored level-1 merges of the fixed provinces' products (both records in one province
+    outside the scope's provinces), under their products' new ids."""
+    m = s.dedupe_merge
+    if not old:
+        return pd.DataFrame()
+    with _Values(conn, "old_products", old, sa.Integer) as wanted:
+        rows = read_frame(conn, sa.select(*[m.c[c] for c in m.c.keys() if c not in ("merge_id",)])
+                          .where(m.c.product_id.in_(sa.select(wanted))).order_by(m.c.merge_id))
+    if rows.empty:
+        return rows
+    province = snaps.set_index("submission_id")["province_code"]
+    pa_, pb_ = rows["a_submission_id"].map(province), rows["b_submission_id"].map(province)
+    rows = rows[(pa_ == pb_) & ~pa_.isin(scope.provinces)]
+    new_id = links.set_index(KEY)["product_id"]
+    at = pd.MultiIndex.from_arrays([rows["a_submission_id"], rows["a_row_id"].astype(int)])
+    return rows.assign(product_id=new_id.reindex(at).to_numpy())
 
 
 def linked_presence(kept: pd.DataFrame, links: pd.DataFrame, snaps: pd.DataFrame) -> pd.DataFrame:
@@ -248,8 +490,11 @@ def linked_presence(kept: pd.DataFrame, links: pd.DataFrame, snaps: pd.DataFrame
 
 
 def _identity_keys(df: pd.DataFrame) -> pd.Series:
-    """Exact owner + product key used to match a rejected row to a product."""
-    return df["owner"].map(owner_key) + "\x1f" + df["product_name"].map(product_key)
+    """Exact owner + product key used to match a rejected row to a product: the stored
+    ``match_key``, computed where a frame lacks it."""
+    if "match_key" in df and df["match_key"].notna().all():
+        return df["match_key"].astype(object)
+    return match_keys(df)
 
 
 def carry_forward(presence: pd.DataFrame, rejected: pd.DataFrame, snaps: pd.DataFrame) -> pd.DataFrame:
@@ -375,14 +620,27 @@ def build_versions(spans: pd.DataFrame) -> pd.DataFrame:
                      "is_current", *KEY]].reset_index(drop=True)
 
 
-def _write_versions(conn: Connection, versions: pd.DataFrame, conflicts: pd.DataFrame, run_id: str) -> None:
+def _write_versions(conn: Connection, versions: pd.DataFrame, conflicts: pd.DataFrame, run_id: str,
+                   touched: list[int] | None = None) -> None:
+    """Replace the versions and conflict periods of the ``touched`` products (None: all)."""
     pc = s.province_conflict
-    detected = dict(conn.execute(sa.select(pc.c.product_id, pc.c.detected_run)).all())
-    conn.execute(s.product_version.delete())
+    detected_query = sa.select(pc.c.product_id, pc.c.detected_run)
+    if touched is None:
+        detected = dict(conn.execute(detected_query).all())
+        conn.execute(s.product_version.delete())
+        conn.execute(pc.delete())
+    else:
+        with _Values(conn, "touched", touched, sa.Integer) as wanted:
+            detected = dict(conn.execute(detected_query.where(pc.c.product_id.in_(sa.select(wanted)))).all())
+            conn.execute(s.product_version.delete().where(s.product_version.c.product_id.in_(sa.select(wanted))))
+            conn.execute(pc.delete().where(pc.c.product_id.in_(sa.select(wanted))))
     insert_frame(conn, s.product_version, versions)
-    conn.execute(pc.delete())
     conflicts = conflicts.assign(detected_run=[detected.get(int(i), run_id) for i in conflicts["product_id"]])
     insert_frame(conn, pc, conflicts)
+
+
+def _previous_links(conn: Connection) -> pd.DataFrame:
+    return read_frame(conn, sa.select(*[s.record_link.c[c] for c in LINK_COLUMNS]))
 
 
 def borderline_pairs(conn: Connection, assign: Callable) -> pd.DataFrame:

@@ -102,8 +102,12 @@ source_record = sa.Table(
     *[sa.Column(c, sa.Boolean) for c in RECORD_FLAGS],
     *[sa.Column(c, sa.Date) for c in RECORD_DATES],
     sa.Column("group_code", sa.Integer),
+    # owner_key + US + product_key (ocop.dedupe.normalize), set on load (migration 0005): the
+    # index that finds a province's products elsewhere without reading the other provinces.
+    sa.Column("match_key", sa.Text),
     sa.PrimaryKeyConstraint("submission_id", "row_id"),
     sa.ForeignKeyConstraint(["submission_id"], ["submission.submission_id"]),
+    sa.Index("ix_source_record_match_key", "match_key"),
 )
 
 record_issue = sa.Table(
