@@ -456,24 +456,50 @@ def _write_identities(conn: Connection, links: pd.DataFrame, scope: Scope, merge
         insert_frame(conn, s.dedupe_merge, merges)
         return len(new_ids)
     old = sorted(set(scope.previous["product_id"].dropna().astype(int)))
-    kept_rows = _fixed_merges(conn, old, scope, links, snaps)
-    _delete_in(conn, s.dedupe_merge, "product_id", old + new_ids)
-    insert_frame(conn, s.dedupe_merge, pd.concat([kept_rows, merges], ignore_index=True))
+    stored = _stored_merges(conn, old)
+    wanted = pd.concat([_fixed_merges(stored, scope, links, snaps), merges], ignore_index=True)
+    _replace_changed_merges(conn, stored, wanted)
     return len(new_ids)
 
 
-def _fixed_merges(conn: Connection, old: list[int], scope: Scope, links: pd.DataFrame,
-                  snaps: pd.DataFrame) -> pd.DataFrame:
+_MERGE_FACTS = ["product_id", "a_submission_id", "a_row_id", "b_submission_id", "b_row_id", "rule", "score"]
+
+
+def _stored_merges(conn: Connection, products: list[int]) -> pd.DataFrame:
+    m = s.dedupe_merge
+    if not products:
+        return pd.DataFrame(columns=["merge_id", *_MERGE_FACTS, "run_id"])
+    with _Values(conn, "old_products", products, sa.Integer) as wanted:
+        return read_frame(conn, sa.select(*m.c).where(m.c.product_id.in_(sa.select(wanted))).order_by(m.c.merge_id))
+
+
+def _merge_tokens(df: pd.DataFrame) -> pd.Series:
+    parts = [df[c].astype(str) for c in _MERGE_FACTS[:-1]] + [df["score"].astype(float).round(6).astype(str)]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + "|" + p
+    return out
+
+
+def _replace_changed_merges(conn: Connection, stored: pd.DataFrame, wanted: pd.DataFrame) -> None:
+    """Make the stored merges of the scope's products equal ``wanted``, writing only the rows
+    that differ (a province's exact-key merges are most of them and rarely change)."""
+    if wanted.empty and stored.empty:
+        return
+    have = _merge_tokens(stored) if not stored.empty else pd.Series([], dtype=object)
+    want = _merge_tokens(wanted) if not wanted.empty else pd.Series([], dtype=object)
+    gone = stored.loc[~have.isin(want).to_numpy(), "merge_id"] if not stored.empty else []
+    _delete_in(conn, s.dedupe_merge, "merge_id", [int(i) for i in gone])
+    if not wanted.empty:
+        insert_frame(conn, s.dedupe_merge, wanted[~want.isin(have).to_numpy()][[*_MERGE_FACTS, "run_id"]])
+
+
+def _fixed_merges(stored: pd.DataFrame, scope: Scope, links: pd.DataFrame, snaps: pd.DataFrame) -> pd.DataFrame:
     """The stored level-1 merges of the fixed provinces' products (both records in one province
     outside the scope's provinces), under their products' new ids."""
-    m = s.dedupe_merge
-    if not old:
-        return pd.DataFrame()
-    with _Values(conn, "old_products", old, sa.Integer) as wanted:
-        rows = read_frame(conn, sa.select(*[m.c[c] for c in m.c.keys() if c not in ("merge_id",)])
-                          .where(m.c.product_id.in_(sa.select(wanted))).order_by(m.c.merge_id))
-    if rows.empty:
-        return rows
+    if stored.empty:
+        return stored.drop(columns=["merge_id"])
+    rows = stored.drop(columns=["merge_id"])
     province = snaps.set_index("submission_id")["province_code"]
     pa_, pb_ = rows["a_submission_id"].map(province), rows["b_submission_id"].map(province)
     rows = rows[(pa_ == pb_) & ~pa_.isin(scope.provinces)]
