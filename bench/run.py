@@ -530,6 +530,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--pg", default=os.environ.get("OCOP_BENCH_PG", PG_SERVER),
                         help="PostgreSQL server URL to create scratch databases on ('' to skip PostgreSQL)")
     parser.add_argument("--as-of", default=dt.date.today().isoformat(), help="date for counts_as_of")
+    parser.add_argument("--no-incremental", action="store_true",
+                        help="--full: skip bench/incremental.py (one file into 35k/250k/1M warehouses)")
     parser.add_argument("--no-cli-pg", action="store_true",
                         help="skip the CLI end-to-end run on PostgreSQL (always skipped in --quick)")
     args = parser.parse_args(argv)
@@ -562,6 +564,14 @@ def main(argv: list[str]) -> None:
         print(run["big_validate"], flush=True)
         run["seconds"] = time.perf_counter() - started
         path.write_text(json.dumps(run, indent=1, default=str), encoding="utf-8")
+    if args.full and not args.no_incremental:
+        # Issue 15: one new Hà Nội file into 35k / 250k / 1M-record warehouses (own script, own
+        # JSON in bench/cache/runs/incremental-*.json, rendered below the stage tables).
+        log("incremental consolidation: one Hà Nội file into 35k/250k/1M warehouses (bench/incremental.py)")
+        cmd = [sys.executable, str(BENCH / "incremental.py"), "--pg", args.pg or ""]
+        status = subprocess.run(cmd, cwd=ROOT).returncode
+        if status:
+            log(f"bench/incremental.py exited {status}")
     log(f"{name} run done in {run['seconds']:.1f} s; saved {path.relative_to(ROOT)}")
     write_report()
 
@@ -691,6 +701,11 @@ def write_report() -> None:
             parts += ["### read+parse of one large workbook", "", *big_workbook_table(run["big_workbook"]), ""]
         if "big_validate" in run:
             parts += ["### validation of one large submission", "", run["big_validate"], ""]
+    import incremental
+
+    inc = incremental.latest()
+    if inc:
+        parts += incremental.report_section(inc)
     # hand-written notes below the marker survive a re-render
     target = BENCH / "results.md"
     notes = ""
