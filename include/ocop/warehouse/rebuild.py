@@ -140,21 +140,25 @@ def match_keys(df: pd.DataFrame) -> pd.Series:
 
 
 def fill_match_keys(conn: Connection, everything: bool = False) -> int:
-    """Set ``source_record.match_key`` where it is NULL (or, ``everything``, on every row: after
-    a change of the keys), per distinct (owner, product name). Returns the rows set."""
+    """Set ``source_record.match_key`` where it is NULL (or, ``everything``, wherever it differs
+    from what :func:`match_keys` computes now: after a change of the keys). Keys are computed
+    once per distinct owner and name, written by primary key. Returns the rows set."""
     sr = s.source_record
-    query = sa.select(sr.c.owner, sr.c.product_name).distinct().where(sr.c.owner.is_not(None),
-                                                                        sr.c.product_name.is_not(None))
+    query = sa.select(sr.c.submission_id, sr.c.row_id, sr.c.owner, sr.c.product_name, sr.c.match_key)
     if not everything:
         query = query.where(sr.c.match_key.is_(None))
-    pairs = read_frame(conn, query)
-    if pairs.empty:
+    rows = read_frame(conn, query)
+    if rows.empty:
         return 0
-    pairs["key"] = match_keys(pairs)
-    statement = (sr.update().where(sr.c.owner == sa.bindparam("o"), sr.c.product_name == sa.bindparam("n"))
+    key = match_keys(rows)
+    stale = ~(key.eq(rows["match_key"]).fillna(False).astype(bool) | (key.isna() & rows["match_key"].isna()))
+    changed = rows[stale.to_numpy()].assign(key=key[stale.to_numpy()])
+    statement = (sr.update().where(sr.c.submission_id == sa.bindparam("s"), sr.c.row_id == sa.bindparam("r"))
                  .values(match_key=sa.bindparam("k")))
-    conn.execute(statement, [{"o": o, "n": n, "k": k} for o, n, k in pairs.itertuples(index=False)])
-    return len(pairs)
+    params = [{"s": a, "r": int(b), "k": k} for a, b, k in changed[["submission_id", "row_id", "key"]].itertuples(index=False)]
+    for start in range(0, len(params), 50_000):
+        conn.execute(statement, params[start:start + 50_000])
+    return len(params)
 
 
 @dataclass
