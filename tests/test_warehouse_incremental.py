@@ -149,3 +149,41 @@ def test_a_run_reads_only_its_province_and_the_products_it_reaches(sqlite_engine
     assert fixed["product_name"].tolist() == [honey[1]] and fixed["province_code"].tolist() == ["79"]
     links = pd.read_sql(sa.select(schema.record_link), sqlite_engine)
     assert links["product_id"].nunique() == 2  # honey (two provinces, one product) and tea
+
+
+@pytest.mark.parametrize("engine_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migration_0005_fills_the_keys_of_stored_records(engine_kind, tmp_path, request):
+    """A warehouse from before 0005 (no ``match_key``) upgrades with every stored record keyed
+    as a load would key it; the next consolidation then equals the full rebuild."""
+    from ocop.warehouse import downgrade, make_engine, upgrade
+
+    if engine_kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+        upgrade(url)
+    else:
+        engine = request.getfixturevalue("pg_engine")
+        url = engine.url.render_as_string(hide_password=False)
+        _reset(engine)
+        engine.dispose()
+    engine = make_engine(url)
+    honey, tea = PRODUCTS[0], PRODUCTS[1]
+    consolidate(engine, [bundle("01", "2025-06-30", [row(*honey[0], "4", "2024-11-11"), row(*tea[0], "3", "2023-08-01")],
+                                "2026-01-01T08:00:00")], "before")
+    keys = pd.read_sql(sa.select(schema.source_record.c.submission_id, schema.source_record.c.row_id,
+                                 schema.source_record.c.match_key), engine)
+    assert keys["match_key"].notna().all()
+    engine.dispose()
+    downgrade(url, "0004")
+    upgrade(url)
+    engine = make_engine(url)
+    after = pd.read_sql(sa.select(schema.source_record.c.submission_id, schema.source_record.c.row_id,
+                                  schema.source_record.c.match_key), engine)
+    pd.testing.assert_frame_equal(after.sort_values(["submission_id", "row_id"], ignore_index=True),
+                                  keys.sort_values(["submission_id", "row_id"], ignore_index=True))
+    consolidate(engine, [bundle("79", "2025-06-30", [row(*honey[1], "4", "2024-11-11")], "2026-01-01T09:00:00")], "after")
+    incremental = derived(engine)
+    rebuild_all(engine, "full")
+    assert derived(engine) == incremental
+    links = pd.read_sql(sa.select(schema.record_link), engine)
+    assert links["product_id"].nunique() == 2  # the honey of 01 and 79 is one product
+    engine.dispose()

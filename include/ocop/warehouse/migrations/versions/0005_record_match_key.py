@@ -23,8 +23,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     columns = {c["name"] for c in sa.inspect(bind).get_columns("source_record")}
     if "match_key" not in columns:
-        with op.batch_alter_table("source_record") as batch:
-            batch.add_column(sa.Column("match_key", sa.Text))
+        op.add_column("source_record", sa.Column("match_key", sa.Text))
     indexes = {i["name"] for i in sa.inspect(bind).get_indexes("source_record")}
     if "ix_source_record_match_key" not in indexes:
         op.create_index("ix_source_record_match_key", "source_record", ["match_key"])
@@ -35,5 +34,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_source_record_match_key", table_name="source_record")
-    with op.batch_alter_table("source_record") as batch:
-        batch.drop_column("match_key")
+    # Plain ALTER (SQLite >= 3.35 has DROP COLUMN): a batch copy of source_record would trip
+    # the foreign keys that point at it.
+    op.execute("ALTER TABLE source_record DROP COLUMN match_key")
