@@ -788,6 +788,35 @@ def report_section(run: dict) -> list[str]:
     return lines
 
 
+BLOCK_START = "<!-- incremental: written by bench/incremental.py, kept by bench/run.py -->"
+BLOCK_END = "<!-- /incremental -->"
+
+
+def results_block(text: str) -> str | None:
+    """The incremental block of results.md ``text`` (markers included), if any."""
+    if BLOCK_START in text and BLOCK_END in text:
+        return text[text.index(BLOCK_START):text.index(BLOCK_END) + len(BLOCK_END)]
+    return None
+
+
+def render_block(run: dict) -> str:
+    return "\n".join([BLOCK_START, *report_section(run), BLOCK_END])
+
+
+def write_results(run: dict, results: Path = BENCH / "results.md") -> None:
+    """Put this run's section into bench/results.md (replacing the previous one; before the
+    hand-written notes the first time), leaving the rest of the file as it is."""
+    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
+    block, old = render_block(run), results_block(text)
+    if old is not None:
+        text = text.replace(old, block)
+    else:
+        marker = "<!-- notes: hand-written below this line, kept by bench/run.py -->"
+        text = text.replace(marker, block + "\n\n" + marker) if marker in text else text + "\n" + block + "\n"
+    results.write_text(text, encoding="utf-8")
+    log(f"wrote the incremental section of {results.relative_to(ROOT)}")
+
+
 def latest() -> dict | None:
     found = sorted(RUNS.glob("incremental-*.json"))
     return json.loads(found[-1].read_text(encoding="utf-8")) if found else None
@@ -804,6 +833,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when an acceptance target is missed")
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--report", action="store_true", help="print the latest saved run")
+    parser.add_argument("--no-results", action="store_true", help="do not write the run into bench/results.md")
     args = parser.parse_args(argv)
     if args.report:
         run = latest()
@@ -840,6 +870,8 @@ def main(argv: list[str]) -> int:
         print(("ok      " if ok else "MISSED  ") + text)
         missed |= not ok
     log(f"saved {path.relative_to(ROOT)}")
+    if not args.no_results:
+        write_results(run)
     if args.check and missed:
         print("incremental bench: acceptance target missed (see MISSED lines above)", file=sys.stderr)
         return 1
