@@ -39,8 +39,11 @@ version); ``built-<key>/`` the rebuilt warehouses, keyed also by ``ocop.warehous
 **Measure.** ``python -m ocop.cli run --inbox <Hà Nội file> --home <tmp> --warehouse URL`` in a
 child; wall time; peak memory = the peak, polled every 20 ms with psutil, of the summed RSS of the
 ``ocop run`` process and all its descendants (forked workers included; shared pages counted in
-each process, so an upper bound), and the largest single process's ``ru_maxrss``. Sizes run
-interleaved in each repeat (same load for all); the median of ``--repeat`` runs is reported.
+each process, so an upper bound), and the largest single process's ``ru_maxrss``; CPU time
+(user + system of ``ocop run`` and its reaped descendants; the PostgreSQL server's own work is
+not in it), which the machine's load hardly inflates: on a shared machine compare CPU ratios
+too. Sizes run interleaved in each repeat (same load for all); the median of ``--repeat`` runs
+is reported.
 Results go to ``bench/cache/runs/incremental-<timestamp>.json``; ``bench/run.py --report`` renders
 the latest into ``bench/results.md``.
 
@@ -154,11 +157,27 @@ def pg_drop(server: str, name: str) -> None:
     _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+REGISTRY = CACHE / "pg_databases.json"  # the cached databases this checkout made (its own to drop)
+
+
+def _registered() -> set[str]:
+    return set(json.loads(REGISTRY.read_text(encoding="utf-8"))) if REGISTRY.exists() else set()
+
+
+def pg_register(name: str) -> None:
+    REGISTRY.parent.mkdir(parents=True, exist_ok=True)
+    REGISTRY.write_text(json.dumps(sorted(_registered() | {name})), encoding="utf-8")
+
+
 def pg_drop_stale(server: str, keep: set[str]) -> None:
+    """Drop the cached databases this checkout made for other code versions (never another
+    checkout's: the server may be shared by several worktrees running this bench)."""
+    mine = _registered()
     for (name,) in _pg_admin(server, f"SELECT datname FROM pg_database WHERE datname LIKE '{PG_PREFIX}%'"):
-        if name not in keep and not name.startswith(PG_PREFIX + "work_"):
+        if name in mine and name not in keep:
             log(f"dropping stale bench database {name}")
             pg_drop(server, name)
+    REGISTRY.write_text(json.dumps(sorted(mine & keep)), encoding="utf-8") if REGISTRY.exists() else None
 
 
 def sqlite_url(path: Path) -> str:
@@ -511,8 +530,10 @@ def build_raw(folder: Path, backends: list[str], pg: str | None, key: str) -> No
             _run_cli(["run", "--inbox", str(sample / "inbox"), "--home", str(folder / "home-pg"),
                       "--warehouse", pg_url(pg, name35 + "_tmp")])
             _pg_admin(pg, f'ALTER DATABASE "{name35}_tmp" RENAME TO "{name35}"')
+        pg_register(name35)
         name = f"{PG_PREFIX}raw_{key}_1M_tmp"
         pg_copy(pg, name35, name)
+        pg_register(name)
         urls["postgresql"] = pg_url(pg, name)
 
     at_size = {m: size for size, m in SIZES.items()}
@@ -532,6 +553,7 @@ def build_raw(folder: Path, backends: list[str], pg: str | None, key: str) -> No
                 sqlite_copy(folder / "sqlite-work.db", folder / f"sqlite-{size}.db")
             else:
                 pg_copy(pg, w.url.rsplit("/", 1)[1], f"{PG_PREFIX}raw_{key}_{size}")
+                pg_register(f"{PG_PREFIX}raw_{key}_{size}")
 
     save_hanoi("35k", 0, write_history(sqlite_url(template), [], 0))
     write_history(sqlite_url(template), list(urls.values()), max(SIZES.values()), at_month)
@@ -582,7 +604,8 @@ def ensure_built(backends: list[str], pg: str | None, sizes: list[str]) -> dict:
                     sqlite_copy(raw / f"sqlite-{size}.db", tmp)
                     info[f"{b}-{size}"] = rebuild(sqlite_url(tmp))
                     sqlite_copy(tmp, target)
-                    tmp.unlink()
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
                 out[(b, size)] = target
             else:
                 name = f"{PG_PREFIX}built_{bk}_{size}"
@@ -590,6 +613,7 @@ def ensure_built(backends: list[str], pg: str | None, sizes: list[str]) -> dict:
                     pg_copy(pg, f"{PG_PREFIX}raw_{rk}_{size}", name + "_tmp")
                     info[f"{b}-{size}"] = rebuild(pg_url(pg, name + "_tmp"))
                     _pg_admin(pg, f'ALTER DATABASE "{name}_tmp" RENAME TO "{name}"')
+                pg_register(name)  # (also when it already existed: built by an older bench)
                 out[(b, size)] = name
             info_path.write_text(json.dumps(info, indent=1), encoding="utf-8")
     out["raw"] = raw
@@ -600,8 +624,9 @@ def ensure_built(backends: list[str], pg: str | None, sizes: list[str]) -> dict:
 # --------------------------------------------------------------------------- measure
 
 def measure_child(cmd: list[str], timeout: float | None = None, env: dict | None = None) -> dict:
-    """Run ``cmd``; wall time, peak summed RSS of its process tree (psutil, 20 ms polls) and
-    the largest single process's ru_maxrss (``os.wait4``: the child or a waited descendant)."""
+    """Run ``cmd``; wall time, CPU time (user + system of the child and its waited descendants,
+    ``os.wait4``: what the machine's load does not inflate), peak summed RSS of its process tree
+    (psutil, 20 ms polls) and the largest single process's ru_maxrss."""
     import psutil
 
     start = time.perf_counter()
@@ -645,7 +670,7 @@ def measure_child(cmd: list[str], timeout: float | None = None, env: dict | None
         killed = timeout and wall >= timeout
         raise RuntimeError(("timed out after %.0f s: " % timeout if killed else "") +
                            f"{' '.join(cmd)} exited {proc.returncode}:\n{stderr[-3000:]}")
-    return {"wall_s": wall, "peak_tree_mb": round(peak[0] / 2**20, 1),
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_tree_mb": round(peak[0] / 2**20, 1),
             "max_single_mb": round(usage.ru_maxrss / 1024, 1), "stdout": stdout, "stderr": stderr}
 
 
@@ -694,13 +719,14 @@ def measure_one(backend: str, size: str, source, inbox: Path, pg: str | None, ti
         timings = {}
         if run_id and (work / "home" / "runs" / run_id / "timings.json").exists():
             timings = json.loads((work / "home" / "runs" / run_id / "timings.json").read_text(encoding="utf-8"))
-        out = {"backend": backend, "size": size, "wall_s": res["wall_s"], "peak_tree_mb": res["peak_tree_mb"],
+        out = {"backend": backend, "size": size, "wall_s": res["wall_s"], "cpu_s": res["cpu_s"],
+               "peak_tree_mb": res["peak_tree_mb"],
                "max_single_mb": res["max_single_mb"], "load_before": uptime, "load_after": load(),
                "source_records_before": before["source_records"], "submissions_before": before["submissions"],
                "versions_before": before["product_versions"], "timings": timings, "run_id": run_id,
                "stdout": res["stdout"].strip(), **{k: v for k, v in after.items() if k.startswith("new")},
                "source_records_after": after["source_records"]}
-        log(f"{backend} {size}: {out['wall_s']:.2f} s, tree {out['peak_tree_mb']:.0f} MB "
+        log(f"{backend} {size}: {out['wall_s']:.2f} s (CPU {out['cpu_s']:.2f} s), tree {out['peak_tree_mb']:.0f} MB "
             f"(single {out['max_single_mb']:.0f} MB), load {uptime}; new products {out.get('new_products')}")
         return out
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -724,6 +750,7 @@ def summarize(runs: list[dict], backends: list[str], sizes: list[str]) -> dict:
             med = statistics.median(r["wall_s"] for r in ok)
             out[f"{b}/{size}"] = {
                 "wall_s": med, "walls": [round(r["wall_s"], 2) for r in ok],
+                "cpu_s": statistics.median(r["cpu_s"] for r in ok) if all("cpu_s" in r for r in ok) else None,
                 "peak_tree_mb": max(r["peak_tree_mb"] for r in ok), "max_single_mb": max(r["max_single_mb"] for r in ok),
                 "source_records": ok[0]["source_records_before"], "rows": ok[0]["source_records_after"] - ok[0]["source_records_before"],
                 "new_products": ok[0].get("new_products"), "loads": [r["load_before"] for r in ok]}
@@ -750,27 +777,33 @@ def verdicts(summary: dict, backends: list[str]) -> list[tuple[bool, str]]:
 
 def table(run: dict) -> str:
     s, backends, sizes = run["summary"], run["backends"], run["sizes"]
-    out = ["| database | warehouse | source records before | new rows | wall s (median) | runs s | peak MB, process tree | "
-           "max single process MB | new products | load (1/5/15 min) before each run |",
-           "|---|---|---:|---:|---:|---|---:|---:|---:|---|"]
+    out = ["| database | warehouse | source records before | new rows | wall s (median) | runs s | CPU s (median) | "
+           "peak MB, process tree | max single process MB | new products | load (1/5/15 min) before each run |",
+           "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|"]
     for b in backends:
         for size in sizes:
             r = s.get(f"{b}/{size}", {})
             if "error" in r:
-                out.append(f"| {b} | {size} | | | failed: {r['error']} | | | | | |")
+                out.append(f"| {b} | {size} | | | failed: {r['error']} | | | | | | |")
                 continue
             out.append(f"| {b} | {size} | {r['source_records']:,} | {r['rows']:,} | {r['wall_s']:.2f} | "
-                       f"{', '.join(f'{w:.2f}' for w in r['walls'])} | {r['peak_tree_mb']:.0f} | {r['max_single_mb']:.0f} | "
+                       f"{', '.join(f'{w:.2f}' for w in r['walls'])} | {_num(r.get('cpu_s'))} | {r['peak_tree_mb']:.0f} | {r['max_single_mb']:.0f} | "
                        f"{r['new_products']} | {'; '.join(r['loads'])} |")
-    out += ["", "| database | 250k / 35k | 1M / 35k (target <= 1.3) |", "|---|---:|---:|"]
+    out += ["", "| database | wall 250k / 35k | wall 1M / 35k (target <= 1.3) | CPU 250k / 35k | CPU 1M / 35k |",
+            "|---|---:|---:|---:|---:|"]
     for b in backends:
-        base = s.get(f"{b}/35k", {}).get("wall_s")
         cells = []
-        for size in ("250k", "1M"):
-            w = s.get(f"{b}/{size}", {}).get("wall_s")
-            cells.append(f"{w / base:.2f}" if base and w else "—")
-        out.append(f"| {b} | {cells[0]} | {cells[1]} |")
+        for key in ("wall_s", "cpu_s"):
+            base = s.get(f"{b}/35k", {}).get(key)
+            for size in ("250k", "1M"):
+                w = s.get(f"{b}/{size}", {}).get(key)
+                cells.append(f"{w / base:.2f}" if base and w else "—")
+        out.append(f"| {b} | {' | '.join(cells)} |")
     return "\n".join(out)
+
+
+def _num(v) -> str:
+    return "—" if v is None else f"{v:.2f}"
 
 
 def report_section(run: dict) -> list[str]:
