@@ -48,7 +48,17 @@ Results go to ``bench/cache/runs/incremental-<timestamp>.json``; ``bench/run.py 
 the latest into ``bench/results.md``.
 
 Targets (issue 15, checked by ``--check`` on one run): time at 1M <= 1.3 x time at 35k on each
-database; the 35k run <= 4 s wall; peak memory at 1M <= 600 MB.
+database (wall seconds; ``--ratio-on cpu``: CPU seconds of the process tree, for a machine loaded
+by other work — on PostgreSQL that leaves out the server's own work); the 35k run <= 4 s wall;
+peak memory (process tree) at 1M <= 600 MB. A missed target prints a ``MISSED`` line; with
+``--check`` the exit status is then 1.
+
+If the warehouse gains columns or tables: ``month_frames`` copies every ``source_record`` and
+``submission`` column from the template's rows and rewrites only the ones ``evolve`` changes, so
+a column derived from the record text (a stored matching key, say) must be recomputed there;
+tables derived from the records must be filled by ``rebuild_all``; a table written per
+submission at load time must be added to ``Writer.write``. Bump ``BUILD_VERSION`` when the
+history builder changes (the cache keys hash the package code, not this file).
 """
 
 from __future__ import annotations
@@ -757,17 +767,21 @@ def summarize(runs: list[dict], backends: list[str], sizes: list[str]) -> dict:
     return out
 
 
-def verdicts(summary: dict, backends: list[str]) -> list[tuple[bool, str]]:
+def verdicts(summary: dict, backends: list[str], ratio_on: str = "wall") -> list[tuple[bool, str]]:
+    """The issue's targets; ``ratio_on="cpu"`` checks the 1M/35k ratio on CPU seconds instead of
+    wall seconds (a machine shared with other work inflates wall time by its load)."""
     lines = []
+    key = "cpu_s" if ratio_on == "cpu" else "wall_s"
     for b in backends:
         small, big = summary.get(f"{b}/35k", {}), summary.get(f"{b}/1M", {})
         if "wall_s" in small:
             ok = small["wall_s"] <= TARGETS["wall_35k_s"]
             lines.append((ok, f"{b}: 35k one-file run {small['wall_s']:.2f} s (target <= {TARGETS['wall_35k_s']:g} s)"))
-        if "wall_s" in small and "wall_s" in big:
-            ratio = big["wall_s"] / small["wall_s"]
+        if small.get(key) and big.get(key):
+            ratio = big[key] / small[key]
             lines.append((ratio <= TARGETS["ratio_1M_35k"],
-                          f"{b}: time 1M / 35k = {ratio:.2f} (target <= {TARGETS['ratio_1M_35k']:g})"))
+                          f"{b}: {'CPU' if key == 'cpu_s' else 'wall'} time 1M / 35k = {ratio:.2f} "
+                          f"(target <= {TARGETS['ratio_1M_35k']:g})"))
             lines.append((big["peak_tree_mb"] <= TARGETS["peak_1M_mb"],
                           f"{b}: peak memory at 1M {big['peak_tree_mb']:.0f} MB (target <= {TARGETS['peak_1M_mb']:g} MB)"))
         elif "error" in big:
@@ -864,6 +878,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per size (interleaved); the median is reported")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds before one `ocop run` is killed")
     parser.add_argument("--check", action="store_true", help="exit 1 when an acceptance target is missed")
+    parser.add_argument("--ratio-on", choices=["wall", "cpu"], default="wall",
+                        help="seconds the 1M/35k target is checked on (cpu: on a machine loaded by other work)")
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--report", action="store_true", help="print the latest saved run")
     parser.add_argument("--no-results", action="store_true", help="do not write the run into bench/results.md")
@@ -891,7 +907,7 @@ def main(argv: list[str]) -> int:
                 runs.append(measure_one(b, size, built[(b, size)], inbox, args.pg, args.timeout))
     run["runs"] = runs
     run["summary"] = summarize(runs, backends, args.sizes)
-    run["verdicts"] = verdicts(run["summary"], backends)
+    run["verdicts"] = verdicts(run["summary"], backends, args.ratio_on)
     run["load_end"] = load()
     run["seconds"] = time.perf_counter() - started
     RUNS.mkdir(parents=True, exist_ok=True)
