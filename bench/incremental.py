@@ -763,7 +763,9 @@ def summarize(runs: list[dict], backends: list[str], sizes: list[str]) -> dict:
                 "cpu_s": statistics.median(r["cpu_s"] for r in ok) if all("cpu_s" in r for r in ok) else None,
                 "peak_tree_mb": max(r["peak_tree_mb"] for r in ok), "max_single_mb": max(r["max_single_mb"] for r in ok),
                 "source_records": ok[0]["source_records_before"], "rows": ok[0]["source_records_after"] - ok[0]["source_records_before"],
-                "new_products": ok[0].get("new_products"), "loads": [r["load_before"] for r in ok]}
+                "new_products": ok[0].get("new_products"), "loads": [r["load_before"] for r in ok],
+                "stages": {k: statistics.median(r["timings"].get(k, 0.0) for r in ok)
+                           for k in sorted({k for r in ok for k in r.get("timings", {})})}}
     return out
 
 
@@ -813,6 +815,19 @@ def table(run: dict) -> str:
                 w = s.get(f"{b}/{size}", {}).get(key)
                 cells.append(f"{w / base:.2f}" if base and w else "—")
         out.append(f"| {b} | {' | '.join(cells)} |")
+    out += ["", "Where the wall time goes (medians, from the run's `timings.json`; *rest* = interpreter start, "
+            "imports and exit):", "", "| database | warehouse | parse | validate (GX import included) | report | "
+            "consolidate | rest |", "|---|---|---:|---:|---:|---:|---:|"]
+    for b in backends:
+        for size in sizes:
+            r = s.get(f"{b}/{size}", {})
+            st = r.get("stages")
+            if not st:
+                continue
+            parse = sum(v for k, v in st.items() if k.startswith("parse") or k.startswith("import_gx"))
+            rest = r["wall_s"] - sum(st.values())
+            out.append(f"| {b} | {size} | {parse:.2f} | {st.get('validate', 0):.2f} | {st.get('report', 0):.2f} | "
+                       f"{st.get('consolidate', 0):.2f} | {rest:.2f} |")
     return "\n".join(out)
 
 
@@ -822,6 +837,8 @@ def _num(v) -> str:
 
 def report_section(run: dict) -> list[str]:
     """Markdown for bench/results.md (rendered by bench/run.py)."""
+    if run.get("runs"):  # summarised again: a run saved by an older version of this script renders as now
+        run = {**run, "summary": summarize(run["runs"], run["backends"], run["sizes"])}
     lines = [f"## `incremental` run, {run['date']}", "",
              f"Command: `{run['command']}` ({run.get('seconds', 0):.0f} s in all); code at `{run.get('commit', '?')}`; "
              f"load average at start {run['load_start']}, at the end {run.get('load_end', '?')} "
