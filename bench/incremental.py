@@ -588,21 +588,32 @@ def rebuild(url: str) -> dict:
     return {"seconds": time.perf_counter() - start, "peak_tree_mb": res["peak_tree_mb"]}
 
 
-def ensure_built(backends: list[str], pg: str | None, sizes: list[str]) -> dict:
-    """The built warehouses (building what is missing); ``{(backend, size): url or path}``."""
-    rk, bk = raw_key(), built_key()
+def ensure_built(backends: list[str], pg: str | None, sizes: list[str], pinned: str | None = None) -> dict:
+    """The built warehouses (building what is missing); ``{(backend, size): url or path}``.
+    ``pinned``: use the warehouses built under that key instead of the current code's (they
+    may then not be what this code's ``rebuild_all`` gives; nothing is removed)."""
+    rk, bk = raw_key(), pinned or built_key()
+    if pinned:
+        built = CACHE / f"built-{bk}"
+        raw = CACHE / f"raw-{(built / 'raw_key').read_text(encoding='utf-8').strip()}"  # its Hà Nội files
+        info = json.loads((built / "build.json").read_text(encoding="utf-8"))
+        log(f"using the warehouses built under key {bk} (--built-key), history {raw.name}")
+        return {**{(b, s): (built / f"sqlite-{s}.db" if b == "sqlite" else f"{PG_PREFIX}built_{bk}_{s}")
+                   for b in backends for s in sizes}, "raw": raw, "build": info, "key": bk}
+    log(f"cache keys: raw {rk}, built {bk}")
     raw, built = CACHE / f"raw-{rk}", CACHE / f"built-{bk}"
     missing = [b for b in backends if b not in _done(raw)]
     if missing:
         log(f"building the history ({', '.join(missing)}) into {raw.relative_to(ROOT)} (once per code version)")
         build_raw(raw, missing, pg, rk)
     for old in CACHE.glob("*-*"):
-        if old.is_dir() and old.name not in (raw.name, built.name):
+        if old.is_dir() and old.name not in (raw.name, built.name) and not (old / "keep").exists():
             log(f"removing stale cache {old.name}")
             shutil.rmtree(old, ignore_errors=True)
     if pg and "postgresql" in backends:
         pg_drop_stale(pg, {f"{PG_PREFIX}{k}_{s}" for k in (f"raw_{rk}", f"built_{bk}") for s in SIZES})
     built.mkdir(parents=True, exist_ok=True)
+    (built / "raw_key").write_text(rk, encoding="utf-8")
     out, info_path = {}, built / "build.json"
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.exists() else {}
     for b in backends:
@@ -628,6 +639,7 @@ def ensure_built(backends: list[str], pg: str | None, sizes: list[str]) -> dict:
             info_path.write_text(json.dumps(info, indent=1), encoding="utf-8")
     out["raw"] = raw
     out["build"] = info
+    out["key"] = bk
     return out
 
 
@@ -898,6 +910,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--ratio-on", choices=["wall", "cpu"], default="wall",
                         help="seconds the 1M/35k target is checked on (cpu: on a machine loaded by other work)")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--built-key", help="measure on the warehouses built under this key (see the log), not on "
+                                            "the current code's: skips the rebuild after a code change that does "
+                                            "not change what rebuild_all gives")
     parser.add_argument("--report", action="store_true", help="print the latest saved run")
     parser.add_argument("--no-results", action="store_true", help="do not write the run into bench/results.md")
     args = parser.parse_args(argv)
@@ -912,8 +927,8 @@ def main(argv: list[str]) -> int:
            "backends": backends, "sizes": args.sizes,
            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                     text=True).stdout.strip()}
-    built = ensure_built(backends, args.pg or None, args.sizes)
-    run["build"] = built["build"]
+    built = ensure_built(backends, args.pg or None, args.sizes, args.built_key)
+    run["build"], run["built_key"] = built["build"], built["key"]
     if args.build_only:
         return 0
     runs = []
