@@ -701,13 +701,15 @@ def write_report() -> None:
             parts += ["### read+parse of one large workbook", "", *big_workbook_table(run["big_workbook"]), ""]
         if "big_validate" in run:
             parts += ["### validation of one large submission", "", run["big_validate"], ""]
+    # The incremental-consolidation block (bench/incremental.py): the latest saved run, else the
+    # block already in results.md; hand-written notes below the marker survive a re-render.
     import incremental
 
-    inc = incremental.latest()
-    if inc:
-        parts += incremental.report_section(inc)
-    # hand-written notes below the marker survive a re-render
     target = BENCH / "results.md"
+    inc = incremental.latest()
+    kept = incremental.results_block(target.read_text(encoding="utf-8")) if target.exists() else None
+    if inc or kept:
+        parts += [incremental.render_block(inc) if inc else kept, ""]
     notes = ""
     if target.exists() and NOTES_MARKER in target.read_text(encoding="utf-8"):
         notes = target.read_text(encoding="utf-8").split(NOTES_MARKER, 1)[1]
