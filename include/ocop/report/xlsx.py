@@ -274,7 +274,12 @@ def sheets(validated) -> list[Sheet]:
 
 def write_xlsx(validated, path: Path, engine: str = "xlsxwriter") -> Path:
     """Write ``report.xlsx`` for one validated submission (or file-level rejection)."""
-    {"xlsxwriter": _write_xlsxwriter, "openpyxl": _write_openpyxl}[engine](sheets(validated), path)
+    return write_sheets(sheets(validated), path, engine)
+
+
+def write_sheets(laid_out: list[Sheet], path: Path, engine: str = "xlsxwriter") -> Path:
+    """Write sheets laid out by :func:`sheets` as ``path``."""
+    {"xlsxwriter": _write_xlsxwriter, "openpyxl": _write_openpyxl}[engine](laid_out, path)
     return path
 
 
