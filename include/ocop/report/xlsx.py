@@ -11,9 +11,11 @@ Two sheets:
   comment with the message and the fix; header frozen, auto filter on.
 
 The sheets are laid out once as rows of plain values and :class:`Styled` cells, then written
-by XlsxWriter in its constant-memory mode (rows streamed to disk, 100k rows stay small in
-memory). ``bench/report_writers.py`` measured it against openpyxl's write-only mode, still
-here as ``engine="openpyxl"``, on the national sample's reports: see bench/results.md.
+straight as SpreadsheetML (:mod:`ocop.report.xlsx_direct`, ``engine="direct"``, streamed in
+chunks: 100k rows stay small in memory). XlsxWriter (``engine="xlsxwriter"``, the writer
+before) and openpyxl's write-only mode (``engine="openpyxl"``) write the same cells and stay
+for ``bench/report_writers.py``, which measures the three on the national sample's reports
+(figures in bench/results.md).
 
 Submitted text is never written as a formula: strings starting with ``= + - @`` (or tab /
 CR) are stored as text cells, and characters XML cannot hold are dropped.
@@ -272,15 +274,23 @@ def sheets(validated) -> list[Sheet]:
     return [_summary_sheet(validated), *([_data_sheet(validated)] if len(validated.records) else [])]
 
 
-def write_xlsx(validated, path: Path, engine: str = "xlsxwriter") -> Path:
+def write_xlsx(validated, path: Path, engine: str = "direct") -> Path:
     """Write ``report.xlsx`` for one validated submission (or file-level rejection)."""
     return write_sheets(sheets(validated), path, engine)
 
 
-def write_sheets(laid_out: list[Sheet], path: Path, engine: str = "xlsxwriter") -> Path:
+def write_sheets(laid_out: list[Sheet], path: Path, engine: str = "direct") -> Path:
     """Write sheets laid out by :func:`sheets` as ``path``."""
-    {"xlsxwriter": _write_xlsxwriter, "openpyxl": _write_openpyxl}[engine](laid_out, path)
+    {"direct": _write_direct, "xlsxwriter": _write_xlsxwriter, "openpyxl": _write_openpyxl}[engine](laid_out, path)
     return path
+
+
+def _write_direct(laid_out: list[Sheet], path: Path) -> None:
+    """SpreadsheetML written straight (:mod:`ocop.report.xlsx_direct`), the same cells as XlsxWriter's."""
+    from ocop.report import xlsx_direct
+
+    xlsx_direct.write(laid_out, path, styled_type=Styled, fills=FILLS, bold=_BOLD, title=_TITLE,
+                      comment_size=_COMMENT_SIZE)
 
 
 def _write_xlsxwriter(laid_out: list[Sheet], path: Path) -> None:
