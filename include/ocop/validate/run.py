@@ -199,13 +199,17 @@ def validate_many(parsed: list, snapshot_dates: list[str | None] | None = None, 
     st = _Stack.of(parsed, snapshots)
     rec = st.records
 
-    first = suite.run_suite(suite.ROWS_SUITE, checks.check_frame(
-        rec, pd.to_datetime(st.per_row(snapshots)), st.per_row([p.province_code for p in parsed])))
-    row_issues = _result_issues(first)
-    reject_codes = [r.code for r in RULES if r.level == "reject"]
-    rejected = pd.Series(False, index=rec.index)
-    rejected.iloc[row_issues.loc[row_issues["rule"].isin(reject_codes), "pos"].unique()] = True
-    dup_frame = checks.duplicate_frame(rec, rejected, group=pd.Series(st.sub, index=rec.index))
+    keys = checks.DuplicateKeys(rec)  # a large frame's: worked out on another core meanwhile
+    try:
+        first = suite.run_suite(suite.ROWS_SUITE, checks.check_frame(
+            rec, pd.to_datetime(st.per_row(snapshots)), st.per_row([p.province_code for p in parsed])))
+        row_issues = _result_issues(first)
+        reject_codes = [r.code for r in RULES if r.level == "reject"]
+        rejected = pd.Series(False, index=rec.index)
+        rejected.iloc[row_issues.loc[row_issues["rule"].isin(reject_codes), "pos"].unique()] = True
+        dup_frame = checks.duplicate_frame(rec, rejected, group=pd.Series(st.sub, index=rec.index), keys=keys)
+    finally:
+        keys.close()
     second = suite.run_suite(suite.DUPLICATES_SUITE, dup_frame)
     raw = pd.concat([row_issues, _result_issues(second, len(first.results))], ignore_index=True)
 
