@@ -362,27 +362,17 @@ def report_submission(ref: dict, settings: Settings, run_dir: Path) -> dict:
 
     Should writing the reports fail on the submission's data, the province gets the report of
     a file-level rejection (``F_UNREADABLE``) instead; an unwritable reports folder raises."""
-    prepared = _prepare_report(ref, settings)
-    result = _deliver_or_reject(prepared, settings)
-    _write_bundle(prepared, run_dir)
-    return result
-
-
-def _deliver_or_reject(prepared: dict, settings: Settings) -> dict:
-    """:func:`_deliver`; should writing fail on the data (not an OSError), the report of a
-    file-level rejection (``F_UNREADABLE``) replaces it (``prepared`` then holds that one)."""
     from ocop.validate.run import file_rejected
 
+    w = _load(Path(ref["work"]) / "validated.pkl")
+    meta, validated = w["meta"], w["validated"]
     try:
-        return _deliver(prepared, settings)
+        return _finish(meta, validated, settings, run_dir)
     except OSError:
         raise
     except Exception as exc:
-        meta = prepared["meta"]
         log.error("the reports of %s could not be written:\n%s", meta["file_name"], traceback.format_exc())
-        prepared.update(_lay_out(meta, file_rejected(meta, "F_UNREADABLE", f"{type(exc).__name__}: {exc}"),
-                                 settings, prepared["ref"]))
-        return _deliver(prepared, settings)
+        return _finish(meta, file_rejected(meta, "F_UNREADABLE", f"{type(exc).__name__}: {exc}"), settings, run_dir)
 
 
 def report_submissions(refs: list[dict], settings: Settings, run_dir: Path) -> list[dict]:
@@ -395,29 +385,11 @@ def _told_report(res: dict) -> None:
               file_rule=res["file_rule"], rows=res["rows_received"], rejected=res["rows_rejected"])
 
 
-def _prepare_report(ref: dict, settings: Settings) -> dict:
-    """Everything of a submission's reports that depends on its data, done and not yet written:
-    the rows kept from the previous snapshot (read from the warehouse), the bundle's metadata
-    and both reports laid out (``ocop.report.lay_out``). A failure on the data gives the
-    report of a file-level rejection (``F_UNREADABLE``) instead; an OSError raises."""
-    from ocop.validate.run import file_rejected
-
-    w = _load(Path(ref["work"]) / "validated.pkl")
-    meta, validated = w["meta"], w["validated"]
-    try:
-        return _lay_out(meta, validated, settings, ref)
-    except OSError:
-        raise
-    except Exception as exc:
-        log.error("the reports of %s could not be written:\n%s", meta["file_name"], traceback.format_exc())
-        return _lay_out(meta, file_rejected(meta, "F_UNREADABLE", f"{type(exc).__name__}: {exc}"), settings, ref)
-
-
-def _lay_out(meta: dict, validated, settings: Settings, ref: dict) -> dict:
-    from ocop.report import lay_out
+def _finish(meta: dict, validated, settings: Settings, run_dir: Path) -> dict:
+    from ocop.report import write_reports
 
     meta = dict(meta)
-    code, name = meta["province_code"], meta["file_name"]
+    sid, code, name = meta["submission_id"], meta["province_code"], meta["file_name"]
     meta.update(
         file_outcome=validated.file_outcome, file_rule=validated.file_rule,
         file_message=validated.file_message_vi,
@@ -426,42 +398,24 @@ def _lay_out(meta: dict, validated, settings: Settings, ref: dict) -> dict:
     )
     validated.kept_from_previous = kept_from_previous(validated, settings)
     out = report_dir(settings, code, meta["snapshot_date"], name, meta["sha256"])
+    reports = write_reports(validated, out)
     meta["report_dir"] = str(out)
-    meta["data_docs"] = str(validated.data_docs_path) if validated.data_docs_path else None
-    return {"meta": meta, "validated": validated, "laid": lay_out(validated), "out": out, "ref": ref}
-
-
-def _deliver(prepared: dict, settings: Settings) -> dict:
-    """Write the laid-out reports, mail them; the result the DAG's report task returns."""
-    from ocop.report import write_laid_out
-
-    meta, validated, out = prepared["meta"], prepared["validated"], prepared["out"]
-    sid, code, name = meta["submission_id"], meta["province_code"], meta["file_name"]
-    reports = write_laid_out(prepared["laid"], out)
     meta["mail"] = mail_report(validated, code, reports, settings)
+    meta["data_docs"] = str(validated.data_docs_path) if validated.data_docs_path else None
+
+    bundle = _work(run_dir, sid)
+    validated.records.to_parquet(bundle / "records.parquet", index=False)
+    validated.issues.to_parquet(bundle / "issues.parquet", index=False)
+    (bundle / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     log.info("%s %s: %s — %d received, %d accepted, %d with warnings, %d rejected; report %s; GX Data Docs %s",
              sid, name, validated.file_outcome, meta["rows_received"], meta["rows_accepted"],
              meta["rows_warned"], meta["rows_rejected"], reports.get("xlsx", out), meta["data_docs"] or "-")
     _progress("report", province_code=code, file_name=name, outcome=validated.file_outcome,
               file_rule=validated.file_rule, rows=meta["rows_received"], rejected=meta["rows_rejected"])
-    return {"submission_id": sid, "bundle": str(Path(prepared["ref"]["work"])), "province_code": code,
+    return {"submission_id": sid, "bundle": str(bundle), "province_code": code,
             "file_name": name, "file_outcome": validated.file_outcome, "file_rule": validated.file_rule,
             "rows_received": meta["rows_received"], "rows_rejected": meta["rows_rejected"],
             "report_dir": str(out), "mail": meta["mail"], "data_docs": meta["data_docs"]}
-
-
-def _write_bundle(prepared: dict, run_dir: Path, parts: bool = True) -> str:
-    """The bundle consolidation reads: records.parquet, issues.parquet and meta.json in the
-    submission's work folder (``parts=False``: meta.json only, e.g. once the mail went out)."""
-    meta, validated = prepared["meta"], prepared["validated"]
-    bundle = _work(run_dir, meta["submission_id"])
-    if parts:
-        validated.records.to_parquet(bundle / "records.parquet", index=False)
-        validated.issues.to_parquet(bundle / "issues.parquet", index=False)
-    tmp = bundle / "meta.json.tmp"  # replaced whole: consolidation may be reading it
-    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    os.replace(tmp, bundle / "meta.json")
-    return str(bundle)
 
 
 def process_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
@@ -574,16 +528,14 @@ def consolidate(results: list[dict], settings: Settings, run_id: str) -> dict:
     return summary
 
 
-def process_all(items: list[dict], settings: Settings, run_dir: Path, timings: dict | None = None,
-                on_bundled=None) -> list[dict]:
+def process_all(items: list[dict], settings: Settings, run_dir: Path, timings: dict | None = None) -> list[dict]:
     """Parse, validate and report every item: what the Airflow DAG's tasks do, for the CLI.
 
-    On ``settings.workers`` processes, each given one batch of files for the whole run and
-    forked before Great Expectations is imported (:func:`_batch_worker`): they parse while this
-    process imports GX, this process then validates the whole run at once, the workers lay the
-    reports out and write the bundles, and ``on_bundled(results)`` (e.g. the consolidation)
-    runs here while they write the report files. The run's Data Docs are built here too, while
-    the workers write. Results keep the items' order. ``timings``: filled with seconds per stage."""
+    On ``settings.workers`` processes, forked before Great Expectations is imported: they
+    parse the files in batches while this process imports GX (seconds of CPU, hidden behind
+    the parsing), this process then validates the whole run at once, and the workers write
+    the reports while this process builds the run's Data Docs. Results keep the items' order.
+    ``timings``: filled with seconds per stage."""
     timings = {} if timings is None else timings
     clock = _Clock(timings)
     workers = min(settings.workers, len(items))
@@ -594,98 +546,35 @@ def process_all(items: list[dict], settings: Settings, run_dir: Path, timings: d
         clock.lap("validate")
         results = report_submissions(refs, settings, run_dir)
         clock.lap("report")
-        if on_bundled is not None:
-            on_bundled(results)
-            clock.lap("consolidate")
         return results
     groups = _batch_indices([_size(it) for it in items], workers)
-    ctx = multiprocessing.get_context("fork")
-    pipes, procs = [], []
-    for g in groups:
-        here, there = ctx.Pipe()
-        proc = ctx.Process(target=_batch_worker, args=(there, [items[i] for i in g], settings, run_dir), daemon=True)
-        proc.start()
-        there.close()
-        pipes.append(here)
-        procs.append(proc)
-    try:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_listeners.clear) as pool:  # progress is told here
+        parsing = [pool.submit(parse_submissions, [items[i] for i in g], settings, run_dir) for g in groups]
         import ocop.validate.suite  # noqa: F401  (while the workers parse)
 
         clock.lap("import_gx_while_parsing")
-        refs = _gather(groups, pipes, len(items))
+        refs: list = [None] * len(items)
+        for g, future in zip(groups, parsing):
+            for i, ref in zip(g, future.result()):
+                refs[i] = ref
         clock.lap("parse_after_gx_import")
         for ref in refs:
             _told_parse(ref)
         docs: list = []
         refs = validate_submissions(refs, settings, run_dir, docs_later=docs)
         clock.lap("validate")
-        for g, pipe in zip(groups, pipes):
-            pipe.send([refs[i] for i in g])
-        for build in docs:  # while the workers lay the reports out
+        reporting = [pool.submit(report_submissions, [refs[i] for i in g], settings, run_dir) for g in groups]
+        for build in docs:
             build()
-        clock.lap("data_docs")
-        bundled = _gather(groups, pipes, len(items))
-        clock.lap("bundle")
-        if on_bundled is not None:
-            on_bundled(bundled)  # while the workers write the report files
-            clock.lap("consolidate_while_reporting")
-        results = _gather(groups, pipes, len(items))
-        clock.lap("report_files_after")
-    finally:
-        for pipe in pipes:
-            pipe.close()
-        for proc in procs:
-            proc.join(timeout=60)
-    for res in results:
-        _told_report(res)
+        clock.lap("data_docs_while_reporting")
+        results: list = [None] * len(items)
+        for g, future in zip(groups, reporting):
+            for i, res in zip(g, future.result()):
+                results[i] = res
+                _told_report(res)
+        clock.lap("report")
     return results
-
-
-def _batch_worker(conn, items: list[dict], settings: Settings, run_dir: Path) -> None:
-    """One batch for the whole run, in a worker process: parse (sends the refs), wait for the
-    validated refs, lay the reports out and write the bundles (sends what consolidation needs),
-    then write the report files and mail them (sends the results). Each answer is a list, or
-    an ``_Failed`` with the traceback."""
-    _listeners.clear()  # progress is told in the parent
-    try:
-        conn.send(parse_submissions(items, settings, run_dir))
-        refs = conn.recv()
-        prepared = [_prepare_report(ref, settings) for ref in refs]
-        conn.send([{**_bundle_ref(p), "bundle": _write_bundle(p, run_dir)} for p in prepared])
-        results = []
-        for p in prepared:
-            laid = p["laid"]
-            results.append(_deliver_or_reject(p, settings))
-            # meta.json now says whether it was mailed (and all of it changes in the rare case
-            # writing failed on the data after the bundle was taken: see _deliver_or_reject)
-            _write_bundle(p, run_dir, parts=p["laid"] is not laid)
-        conn.send(results)
-    except BaseException:
-        conn.send(_Failed(traceback.format_exc()))
-        raise
-    finally:
-        conn.close()
-
-
-def _bundle_ref(prepared: dict) -> dict:
-    meta = prepared["meta"]
-    return {k: meta[k] for k in ("submission_id", "province_code", "file_name", "file_outcome", "file_rule")}
-
-
-class _Failed(str):
-    """A worker's traceback, sent instead of its answer."""
-
-
-def _gather(groups: list[list[int]], pipes: list, n: int) -> list:
-    """One answer from every worker, back in the items' order."""
-    out: list = [None] * n
-    for g, pipe in zip(groups, pipes):
-        answer = pipe.recv()
-        if isinstance(answer, _Failed):
-            raise RuntimeError(f"a worker of this run failed:\n{answer}")
-        for i, value in zip(g, answer):
-            out[i] = value
-    return out
 
 
 class _Clock:
@@ -708,10 +597,10 @@ def run(settings: Settings, run_id: str | None = None, settle_seconds: float | N
     clock = _Clock(timings)
     items = discover(settings, settle_seconds=settle_seconds)
     clock.lap("discover")
-    summary: dict = {}
-    results = process_all(items, settings, run_dir, timings,
-                          on_bundled=lambda bundled: summary.update(consolidate(bundled, settings, run_id)))
+    results = process_all(items, settings, run_dir, timings)
     clock.last = time.perf_counter()
+    summary = consolidate(results, settings, run_id) if results else {}
+    clock.lap("consolidate")
     if results:
         (run_dir / "timings.json").write_text(json.dumps(timings), encoding="utf-8")
     log.info("run %s: seconds per stage %s", run_id, timings)

@@ -51,18 +51,14 @@ def report_dict(v) -> dict:
     }
 
 
-def json_text(v) -> str:
-    """``report.json``'s text (UTF-8, Vietnamese kept readable): the file's facts one per line,
+def write_json(v, path: Path) -> Path:
+    """Write ``report.json`` (UTF-8, Vietnamese kept readable): the file's facts one per line,
     then one line per row (``json``'s C encoder per row: an indented dump of every row runs
     its pure-Python encoder, 10x slower on a large file)."""
     report = report_dict(v)
     rows = report.pop("rows")
     head = json.dumps(report, ensure_ascii=False, indent=1)[:-2]  # without the closing "\n}"
     body = ",\n  ".join(json.dumps(r, ensure_ascii=False) for r in rows)
-    return f'{head},\n "rows": [{chr(10) + "  " + body + chr(10) + " " if rows else ""}]\n}}\n'
-
-
-def write_json(v, path: Path) -> Path:
-    """Write ``report.json`` (:func:`json_text`)."""
-    path.write_text(json_text(v), encoding="utf-8")
+    path.write_text(f'{head},\n "rows": [{chr(10) + "  " + body + chr(10) + " " if rows else ""}]\n}}\n',
+                    encoding="utf-8")
     return path
