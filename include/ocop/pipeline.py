@@ -322,19 +322,21 @@ def _told_parse(ref: dict) -> None:
               outcome="rejected" if ref.get("file_rule") else "parsed", file_rule=ref.get("file_rule"))
 
 
-def validate_submissions(refs: list[dict], settings: Settings, run_dir: Path) -> list[dict]:
+def validate_submissions(refs: list[dict], settings: Settings, run_dir: Path,
+                         docs_later: list | None = None) -> list[dict]:
     """Validate every parsed submission of ``refs`` in one GX run (:func:`ocop.validate.run.validate_many`),
     the run's Data Docs built once, each result to ``<work>/validated.pkl``.
 
     Should the run over all of them fail, each is validated alone, and a submission whose own
-    validation fails is rejected (``F_UNREADABLE``): one broken file never stops the others."""
+    validation fails is rejected (``F_UNREADABLE``): one broken file never stops the others.
+    ``docs_later``: the Data Docs build is appended to it instead (see ``validate_many``)."""
     from ocop.validate.run import file_rejected, validate, validate_many
 
     works = [_load(Path(r["work"]) / "parsed.pkl") for r in refs]
     todo = [w for w in works if w["validated"] is None]
     docs = Path(run_dir) / "data_docs"
     try:
-        done = validate_many([w["parsed"] for w in todo], data_docs_dir=docs)
+        done = validate_many([w["parsed"] for w in todo], data_docs_dir=docs, docs_later=docs_later)
     except Exception:
         log.error("validating %d submissions together failed; validating each alone:\n%s", len(todo),
                   traceback.format_exc())
@@ -532,7 +534,8 @@ def process_all(items: list[dict], settings: Settings, run_dir: Path, timings: d
     On ``settings.workers`` processes, forked before Great Expectations is imported: they
     parse the files in batches while this process imports GX (seconds of CPU, hidden behind
     the parsing), this process then validates the whole run at once, and the workers write
-    the reports. Results keep the items' order. ``timings``: filled with seconds per stage."""
+    the reports while this process builds the run's Data Docs. Results keep the items' order.
+    ``timings``: filled with seconds per stage."""
     timings = {} if timings is None else timings
     clock = _Clock(timings)
     workers = min(settings.workers, len(items))
@@ -558,9 +561,13 @@ def process_all(items: list[dict], settings: Settings, run_dir: Path, timings: d
         clock.lap("parse_after_gx_import")
         for ref in refs:
             _told_parse(ref)
-        refs = validate_submissions(refs, settings, run_dir)
+        docs: list = []
+        refs = validate_submissions(refs, settings, run_dir, docs_later=docs)
         clock.lap("validate")
         reporting = [pool.submit(report_submissions, [refs[i] for i in g], settings, run_dir) for g in groups]
+        for build in docs:
+            build()
+        clock.lap("data_docs_while_reporting")
         results: list = [None] * len(items)
         for g, future in zip(groups, reporting):
             for i, res in zip(g, future.result()):

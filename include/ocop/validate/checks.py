@@ -36,7 +36,11 @@ submission only (``group``).
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 
@@ -98,14 +102,81 @@ def check_frame(records: pd.DataFrame, snapshot, province) -> pd.DataFrame:
     return out
 
 
-def duplicate_frame(records: pd.DataFrame, rejected: pd.Series, group: pd.Series | None = None) -> pd.DataFrame:
+log = logging.getLogger("ocop.validate")
+
+# From this many distinct owners + product names, their matching keys (pure Python, ~30 us an
+# owner) are computed in a forked process while the first suite runs (see DuplicateKeys).
+PARALLEL_KEYS_FROM = 50_000
+
+
+def _key_maps(owners: list, products: list) -> tuple[dict, dict]:
+    return {o: owner_key(o) for o in owners}, {p: product_key(p) for p in products}
+
+
+def _distinct(s: pd.Series) -> list:
+    return list(pd.unique(_blank_to_null(s).dropna()))
+
+
+class DuplicateKeys:
+    """The owner and product keys of a large frame's distinct values, for :func:`duplicate_frame`.
+
+    From :data:`PARALLEL_KEYS_FROM` rows (and distinct values), on a machine of two cores or
+    more, the keys are computed in a forked process started here, so that they are worked out
+    on another core while the caller runs the first suite; :meth:`maps` waits for them (and
+    computes them here should that process fail). For a smaller frame nothing is done ahead:
+    :func:`duplicate_frame` keys the rows it judges, in this process."""
+
+    def __init__(self, records: pd.DataFrame):
+        self._pool = self._future = None
+        if len(records) < PARALLEL_KEYS_FROM or (os.cpu_count() or 1) < 2:
+            self.owners = self.products = None
+            return
+        self.owners, self.products = _distinct(records["owner"]), _distinct(records["product_name"])
+        if len(self.owners) + len(self.products) >= PARALLEL_KEYS_FROM:
+            try:
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+                self._future = self._pool.submit(_key_maps, self.owners, self.products)
+            except Exception:  # no fork here: computed in this process
+                log.warning("matching keys could not be computed in a second process", exc_info=True)
+                self.close()
+
+    def maps(self) -> tuple[dict, dict] | None:
+        """``({owner: key}, {product name: key})``, or None for a small frame (no keys ahead)."""
+        if self.owners is None:
+            return None
+        try:
+            if self._future is not None:
+                try:
+                    return self._future.result()
+                except Exception:
+                    log.warning("matching keys could not be computed in a second process", exc_info=True)
+            return _key_maps(self.owners, self.products)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._future = None
+
+
+def duplicate_frame(records: pd.DataFrame, rejected: pd.Series, group: pd.Series | None = None,
+                    keys: DuplicateKeys | None = None) -> pd.DataFrame:
     """The second-pass check frame: duplicate flags among rows not rejected by another rule
-    (``group``: the submission of each row, when several are stacked)."""
+    (``group``: the submission of each row, when several are stacked; ``keys``: the keys of
+    ``records``' owners and products, when worked out ahead)."""
     out = pd.DataFrame({"row_id": records["row_id"].to_numpy()}, index=records.index)
     keep = ~rejected.to_numpy()
     cand = records.loc[keep, ["owner", "product_name", *DUPLICATE_FACTS]]  # (not the wide raw_json)
-    key = _per_value(_blank_to_null(cand["owner"]), owner_key) + "\x1f" + _per_value(
-        _blank_to_null(cand["product_name"]), product_key)
+    maps = keys.maps() if keys is not None else None
+    if maps is None:
+        key = _per_value(_blank_to_null(cand["owner"]), owner_key) + "\x1f" + _per_value(
+            _blank_to_null(cand["product_name"]), product_key)
+    else:
+        owners, products = maps
+        owner, product = _blank_to_null(cand["owner"]), _blank_to_null(cand["product_name"])
+        key = (owner.map(owners).astype(object).where(owner.notna(), None) + "\x1f"
+               + product.map(products).astype(object).where(product.notna(), None))
     if group is not None:
         key = pd.Series(group.to_numpy()[keep], index=cand.index).astype(str) + "\x1e" + key
     key = key.dropna()

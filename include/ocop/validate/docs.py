@@ -47,7 +47,6 @@ import datetime as dt
 import fcntl
 import html
 import logging
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
@@ -56,9 +55,9 @@ from typing import Any
 
 import jinja2
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network: never phone home
+from ocop.validate.gx_import import import_gx
 
-import great_expectations as gx  # noqa: E402
+gx = import_gx()  # no analytics; scipy.stats and altair deferred (ocop.validate.gx_import)
 from great_expectations.core import ExpectationSuite  # noqa: E402
 from great_expectations.core.expectation_validation_result import (  # noqa: E402
     ExpectationSuiteValidationResult,

@@ -177,7 +177,8 @@ def validate(parsed, snapshot_date: str | None = None, *, limits: Limits | None 
 
 
 def validate_many(parsed: list, snapshot_dates: list[str | None] | None = None, *, limits: Limits | None = None,
-                  data_docs_dir: Path | None = None, docs_id: str | None = None) -> list[Validated]:
+                  data_docs_dir: Path | None = None, docs_id: str | None = None,
+                  docs_later: list | None = None) -> list[Validated]:
     """Validate several submissions in one GX run per suite; one :class:`Validated` each, the
     same as validating each alone: the rows are stacked (each submission's snapshot date and
     province per row), the unexpected positions mapped back to (submission, row id), and the
@@ -185,7 +186,9 @@ def validate_many(parsed: list, snapshot_dates: list[str | None] | None = None, 
 
     ``data_docs_dir``: the batch's results go to the run's Data Docs site in one build, as one
     page per suite named ``docs_id`` (by default the submission id of a batch of one, else the
-    first submission id and the count); its unexpected rows are named by submission and row id."""
+    first submission id and the count); its unexpected rows are named by submission and row id.
+    ``docs_later``: given a list, the build is appended to it as a function to call later (off
+    a run's critical path) and ``data_docs_path`` is the index it writes."""
     if not parsed:
         return []
     from ocop.validate import suite  # Great Expectations: imported on first use, not with this module
@@ -196,13 +199,17 @@ def validate_many(parsed: list, snapshot_dates: list[str | None] | None = None, 
     st = _Stack.of(parsed, snapshots)
     rec = st.records
 
-    first = suite.run_suite(suite.ROWS_SUITE, checks.check_frame(
-        rec, pd.to_datetime(st.per_row(snapshots)), st.per_row([p.province_code for p in parsed])))
-    row_issues = _result_issues(first)
-    reject_codes = [r.code for r in RULES if r.level == "reject"]
-    rejected = pd.Series(False, index=rec.index)
-    rejected.iloc[row_issues.loc[row_issues["rule"].isin(reject_codes), "pos"].unique()] = True
-    dup_frame = checks.duplicate_frame(rec, rejected, group=pd.Series(st.sub, index=rec.index))
+    keys = checks.DuplicateKeys(rec)  # a large frame's: worked out on another core meanwhile
+    try:
+        first = suite.run_suite(suite.ROWS_SUITE, checks.check_frame(
+            rec, pd.to_datetime(st.per_row(snapshots)), st.per_row([p.province_code for p in parsed])))
+        row_issues = _result_issues(first)
+        reject_codes = [r.code for r in RULES if r.level == "reject"]
+        rejected = pd.Series(False, index=rec.index)
+        rejected.iloc[row_issues.loc[row_issues["rule"].isin(reject_codes), "pos"].unique()] = True
+        dup_frame = checks.duplicate_frame(rec, rejected, group=pd.Series(st.sub, index=rec.index), keys=keys)
+    finally:
+        keys.close()
     second = suite.run_suite(suite.DUPLICATES_SUITE, dup_frame)
     raw = pd.concat([row_issues, _result_issues(second, len(first.results))], ignore_index=True)
 
@@ -239,8 +246,12 @@ def validate_many(parsed: list, snapshot_dates: list[str | None] | None = None, 
         _log_summary(v)
         out.append(v)
     if data_docs_dir is not None:
-        index = _write_docs({suite.ROWS_SUITE: first, suite.DUPLICATES_SUITE: second}, st, out,
-                            Path(data_docs_dir), docs_id)
+        results = {suite.ROWS_SUITE: first, suite.DUPLICATES_SUITE: second}
+        if docs_later is not None:
+            docs_later.append(lambda: _write_docs(results, st, out, Path(data_docs_dir), docs_id))
+            index = Path(data_docs_dir).resolve() / "index.html"
+        else:
+            index = _write_docs(results, st, out, Path(data_docs_dir), docs_id)
         for v in out:
             v.data_docs_path = index
     return out

@@ -21,15 +21,14 @@ caller maps positions back to (submission, row id), which is cheaper than GX's p
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import lru_cache
 
 import pandas as pd
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network: never phone home
+from ocop.validate.gx_import import import_gx
 
-import great_expectations as gx  # noqa: E402
+gx = import_gx()  # no analytics; scipy.stats and altair deferred (ocop.validate.gx_import)
 import great_expectations.expectations as gxe  # noqa: E402
 from great_expectations.data_context.types.base import (  # noqa: E402
     DataContextConfig,
