@@ -27,7 +27,7 @@ import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
-from ocop import pipeline
+from ocop import pipeline, storage
 from ocop.config import Settings
 
 WAREHOUSE_ASSET = Asset(name=pipeline.WAREHOUSE_ASSET_NAME, uri=pipeline.WAREHOUSE_ASSET_URI)
@@ -54,8 +54,7 @@ def ocop_publish():
 
     @task
     def review_items() -> list[dict]:
-        settings = Settings.from_env()
-        return pipeline.review_items(settings, settings.runs / get_current_context()["run_id"])
+        return storage.review_items(Settings.from_env(), get_current_context()["run_id"])
 
     review = HITLOperator.partial(
         task_id="review",
@@ -68,11 +67,9 @@ def ocop_publish():
     @task(trigger_rule="none_failed")  # also when there was nothing to ask (review skipped)
     def apply_review() -> dict:
         ctx = get_current_context()
-        settings = Settings.from_env()
-        run_dir = settings.runs / ctx["run_id"]
         asked = ctx["ti"].xcom_pull(task_ids="review_items") or []
         answers = [ctx["ti"].xcom_pull(task_ids="review", map_indexes=i) for i in range(len(asked))]
-        return pipeline.apply_review(answers, settings, run_dir, ctx["run_id"])
+        return storage.apply_review(answers, Settings.from_env(), ctx["run_id"])
 
     @task.short_circuit
     def publication_due() -> dict | None:
