@@ -23,7 +23,11 @@ Wiring only: every step is a function of ``ocop.pipeline`` (the same code ``ocop
   run).
 
 Between the tasks only the submission ids and folders travel through XCom; the parsed and
-validated submissions go through files in the run folder. One province's broken file never
+validated submissions go through files in the run folder, in the store ``OCOP_STORE_URL``
+when one is set (``ocop.storage``: any worker can run any task, sharing no disk).
+``discover`` and ``consolidate`` run on the warehouse queue (``pipeline.WAREHOUSE_QUEUE``: one
+Celery worker, so one warehouse lock holder, beside the drop folder); the mapped tasks and
+``validate`` on the default queue (any number of workers). One province's broken file never
 stops the others: parse, validate and report each turn a file's own failure into that file's
 rejection, and the validation and consolidation run on whatever the other tasks finished.
 """
@@ -74,7 +78,7 @@ def _name_batch(items: list[dict]) -> None:
     doc_md=__doc__,
 )
 def ocop_ingest():
-    @task
+    @task(queue=pipeline.WAREHOUSE_QUEUE)  # the one worker that sees the drop folder (docs/deployment.md)
     def discover() -> list[list[dict]]:
         return storage.discover(Settings.from_env(), _run_id())
 

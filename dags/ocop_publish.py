@@ -15,6 +15,9 @@ Runs when ``ocop_ingest`` updates the warehouse Asset, and monthly. Wiring only 
    changes from the previous publication and the open items) -> ``publish_period``: Approve
    freezes the month with the approver and time; Reject publishes nothing and keeps the reason.
 
+The tasks that write the warehouse or ``publications/`` run on the warehouse queue
+(``pipeline.WAREHOUSE_QUEUE``: one Celery worker, docs/deployment.md "Workers and queues").
+
 Who answers, where and how: docs/deployment.md ("Decisions"). ``OCOP_MINISTRY_USERS`` names
 the Airflow users who may answer (others get 403).
 """
@@ -48,11 +51,11 @@ REASON = Param("", type="string", title="Reason", description="Why (kept with th
     doc_md=__doc__,
 )
 def ocop_publish():
-    @task
+    @task(queue=pipeline.WAREHOUSE_QUEUE)
     def current_counts() -> dict:
         return pipeline.refresh_current_counts(Settings.from_env())
 
-    @task
+    @task(queue=pipeline.WAREHOUSE_QUEUE)
     def review_items() -> list[dict]:
         return storage.review_items(Settings.from_env(), get_current_context()["run_id"])
 
@@ -64,7 +67,7 @@ def ocop_publish():
         map_index_template="{{ task.subject }}",
     ).expand_kwargs(review_items())
 
-    @task(trigger_rule="none_failed")  # also when there was nothing to ask (review skipped)
+    @task(trigger_rule="none_failed", queue=pipeline.WAREHOUSE_QUEUE)  # also when nothing was asked (review skipped)
     def apply_review() -> dict:
         ctx = get_current_context()
         asked = ctx["ti"].xcom_pull(task_ids="review_items") or []
@@ -84,7 +87,7 @@ def ocop_publish():
         assigned_users=MINISTRY,
     )
 
-    @task
+    @task(queue=pipeline.WAREHOUSE_QUEUE)
     def publish_period() -> dict:
         ctx = get_current_context()
         due = ctx["ti"].xcom_pull(task_ids="publication_due")

@@ -41,9 +41,10 @@ WAREHOUSE_ASSET_NAME = "ocop_national_warehouse"
 WAREHOUSE_ASSET_URI = "ocop://warehouse/product_version"  # emitted by ocop_ingest, schedules ocop_publish
 ARRIVALS_ASSET_NAME = "ocop_province_arrivals"
 ARRIVALS_ASSET_URI = "ocop://inbox/arrivals"  # watched by the triggerer, schedules ocop_ingest
-# The Celery queue of ocop_ingest's consolidate task: one worker serves it (docs/deployment.md),
-# so one process at a time takes the warehouse write lock. Read when the DAG file is parsed;
-# every other task goes to Airflow's default queue ([operators] default_queue).
+# The Celery queue of the tasks that write the warehouse or publications/ or read the drop folder
+# (ocop_ingest's discover and consolidate, ocop_publish's writers): one worker serves it
+# (docs/deployment.md), so one process at a time takes the warehouse write lock. Read when the
+# DAG files are parsed; every other task goes to Airflow's default queue ([operators] default_queue).
 WAREHOUSE_QUEUE = os.environ.get("OCOP_WAREHOUSE_QUEUE") or "ocop_warehouse"
 DAG_DEFAULT_ARGS = {
     "owner": "ocop-data-engineering",
