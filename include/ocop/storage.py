@@ -251,8 +251,11 @@ def discover(settings: Settings, run_id: str) -> list[list[dict]]:
     incoming = run_folder(root, run_id) / "incoming"
     for item in (it for g in groups for it in g):
         target = incoming / item["province_code"] / f"{item['sha256']}{safe_extension(item['name'])}"
-        put_file(Path(item["location"]), target, digest=item["sha256"])
+        local = Path(item["location"])
+        put_file(local, target, digest=item["sha256"])
         item["location"] = str(target)
+        if settings.runs.resolve() in local.resolve().parents:  # a remote source's download: staged now
+            local.unlink(missing_ok=True)
     log.info("%d file(s) staged in %s", sum(map(len, groups)), incoming)
     return groups
 
