@@ -310,7 +310,10 @@ def validate_submissions(refs: list[dict], settings: Settings, run_id: str) -> l
             w = _load(path)
             v = w["validated"]
             if getattr(v, "data_docs_path", None):
-                v.data_docs_path = str(docs / Path(v.data_docs_path).relative_to(docs_local).as_posix())
+                page = Path(v.data_docs_path).resolve()
+                inside = docs_local.resolve() in page.parents
+                # the page's place in the store (a page outside the run's site is not kept)
+                v.data_docs_path = str(docs / page.relative_to(docs_local.resolve()).as_posix()) if inside else None
                 _dump(w, path)
             out.append(_put_work(root, run_id, ref, "validated.pkl"))
         return out
