@@ -116,8 +116,9 @@ def deployment(tmp_path_factory, national):
             # re-queues the task as its next try instead, which is what this test checks.
             AIRFLOW__CELERY__TASK_ACKS_LATE="False",
             # Airflow 3 pitfall 1: every process has the same JWT secret. The scheduler signs each
-            # task's execution-API token with it, the API server checks it; a worker with another
-            # secret (or a generated one per process, the default) gets 403 on its first call.
+            # task's execution-API token with it and the API server checks it (and signs the
+            # refreshed tokens a long task gets). Unset, each AIRFLOW_HOME (here: one per worker)
+            # generates its own into its airflow.cfg, and the tasks' first API call gets 403.
             AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(32),
             # Airflow 3 pitfall 2: workers reach the metadata only through the API server's
             # execution API; its URL must be set for every worker (the default,
