@@ -17,10 +17,10 @@ RUN pip install --no-cache-dir --no-deps /opt/ocop-src
 COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root plugins /opt/airflow/plugins
 
-# The pipeline's folders (compose mounts ./deploy/<folder> on each; see docker-compose.yaml).
+# The pipeline's folders and the default file:// store (compose mounts ./deploy/inbox,
+# ./deploy/publications and ./deploy/store; see docker-compose.yaml).
 USER root
-RUN mkdir -p /opt/ocop/data/inbox /opt/ocop/data/landing /opt/ocop/data/reports /opt/ocop/data/runs \
-        /opt/ocop/data/publications \
+RUN mkdir -p /opt/ocop/data/inbox /opt/ocop/data/runs /opt/ocop/data/publications /opt/ocop/store \
     && chown -R airflow:root /opt/ocop && chmod -R g+rwX /opt/ocop
 USER airflow
 

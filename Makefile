@@ -1,6 +1,6 @@
 # The README's two commands: `make demo` and `make test`. Both work on a fresh machine with
 # only Python 3.11 and make: they create .venv and install requirements.txt into it; `make test`
-# also installs Chromium and starts PostgreSQL when they are missing (test-services).
+# also installs Chromium and starts PostgreSQL and Redis when they are missing (test-services).
 
 SHELL  := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -24,10 +24,12 @@ demo: $(STAMP)
 	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/demo.py
 
 ## What the tests need on a bare Debian machine (root): Debian's Chromium installed when missing
-## (OCOP_CHROMIUM, default /usr/bin/chromium), the local PostgreSQL started when it is down.
+## (OCOP_CHROMIUM, default /usr/bin/chromium), the local PostgreSQL started when it is down, and
+## Redis (the Celery broker of tests/test_deploy_celery.py) started when it is down.
 test-services:
 	scripts/test_services.sh chromium
 	scripts/test_services.sh postgresql
+	scripts/test_services.sh redis
 
 ## The whole test suite, PostgreSQL and Airflow included.
 test: $(STAMP) test-services

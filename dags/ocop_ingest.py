@@ -23,7 +23,11 @@ Wiring only: every step is a function of ``ocop.pipeline`` (the same code ``ocop
   run).
 
 Between the tasks only the submission ids and folders travel through XCom; the parsed and
-validated submissions go through files in the run folder. One province's broken file never
+validated submissions go through files in the run folder, in the store ``OCOP_STORE_URL``
+when one is set (``ocop.storage``: any worker can run any task, sharing no disk).
+``discover`` and ``consolidate`` run on the warehouse queue (``pipeline.WAREHOUSE_QUEUE``: one
+Celery worker, so one warehouse lock holder, beside the drop folder); the mapped tasks and
+``validate`` on the default queue (any number of workers). One province's broken file never
 stops the others: parse, validate and report each turn a file's own failure into that file's
 rejection, and the validation and consolidation run on whatever the other tasks finished.
 """
@@ -37,7 +41,7 @@ from airflow.providers.standard.triggers.file import DirectoryFileDeleteTrigger
 from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from ocop import pipeline
+from ocop import pipeline, storage
 from ocop.config import Settings
 from ocop.ingest.sources import ARRIVALS_DIR
 from ocop.reference.provinces import PROVINCES
@@ -54,8 +58,8 @@ ARRIVALS = Asset(
 )
 
 
-def _run_dir(settings: Settings):
-    return settings.runs / get_current_context()["run_id"]
+def _run_id() -> str:
+    return get_current_context()["run_id"]
 
 
 def _name_batch(items: list[dict]) -> None:
@@ -74,36 +78,32 @@ def _name_batch(items: list[dict]) -> None:
     doc_md=__doc__,
 )
 def ocop_ingest():
-    @task
+    @task(queue=pipeline.WAREHOUSE_QUEUE)  # the one worker that sees the drop folder (docs/deployment.md)
     def discover() -> list[list[dict]]:
-        settings = Settings.from_env()
-        return pipeline.batches(pipeline.discover(settings), settings.workers)
+        return storage.discover(Settings.from_env(), _run_id())
 
     @task(map_index_template="{{ batch }}", retry_exponential_backoff=True, execution_timeout=timedelta(minutes=30))
     def parse(items: list[dict]) -> list[dict]:
         _name_batch(items)
-        settings = Settings.from_env()
-        return pipeline.parse_submissions(items, settings, _run_dir(settings))
+        return storage.parse_submissions(items, Settings.from_env(), _run_id())
 
     @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=30))
     def validate(parsed: list[list[dict]]) -> list[list[dict]]:
-        settings = Settings.from_env()
         batches = [b for b in parsed if b]
-        refs = pipeline.validate_submissions([r for b in batches for r in b], settings, _run_dir(settings))
+        refs = storage.validate_submissions([r for b in batches for r in b], Settings.from_env(), _run_id())
         it = iter(refs)
         return [[next(it) for _ in b] for b in batches]
 
     @task(map_index_template="{{ batch }}", retry_exponential_backoff=True, execution_timeout=timedelta(minutes=30))
     def report(refs: list[dict]) -> list[dict]:
         _name_batch(refs)
-        settings = Settings.from_env()
-        return pipeline.report_submissions(refs, settings, _run_dir(settings))
+        return storage.report_submissions(refs, Settings.from_env(), _run_id())
 
-    @task(outlets=[WAREHOUSE_ASSET], trigger_rule="all_done", execution_timeout=timedelta(hours=1))
+    @task(outlets=[WAREHOUSE_ASSET], trigger_rule="all_done", execution_timeout=timedelta(hours=1),
+          queue=pipeline.WAREHOUSE_QUEUE)
     def consolidate(results: list[list[dict]]) -> dict:
-        ctx = get_current_context()
         done = [r for b in results if b for r in b if r]
-        summary = pipeline.consolidate(done, Settings.from_env(), ctx["run_id"])
+        summary = storage.consolidate(done, Settings.from_env(), _run_id())
         if not summary["loaded"]:
             # Nothing new: no warehouse event, so ocop_publish does not ask anybody again.
             raise AirflowSkipException(f"nothing new to load: the warehouse did not change ({summary})")

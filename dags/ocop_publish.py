@@ -15,6 +15,9 @@ Runs when ``ocop_ingest`` updates the warehouse Asset, and monthly. Wiring only 
    changes from the previous publication and the open items) -> ``publish_period``: Approve
    freezes the month with the approver and time; Reject publishes nothing and keeps the reason.
 
+The tasks that write the warehouse or ``publications/`` run on the warehouse queue
+(``pipeline.WAREHOUSE_QUEUE``: one Celery worker, docs/deployment.md "Workers and queues").
+
 Who answers, where and how: docs/deployment.md ("Decisions"). ``OCOP_MINISTRY_USERS`` names
 the Airflow users who may answer (others get 403).
 """
@@ -27,7 +30,7 @@ import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
-from ocop import pipeline
+from ocop import pipeline, storage
 from ocop.config import Settings
 
 WAREHOUSE_ASSET = Asset(name=pipeline.WAREHOUSE_ASSET_NAME, uri=pipeline.WAREHOUSE_ASSET_URI)
@@ -48,14 +51,13 @@ REASON = Param("", type="string", title="Reason", description="Why (kept with th
     doc_md=__doc__,
 )
 def ocop_publish():
-    @task
+    @task(queue=pipeline.WAREHOUSE_QUEUE)
     def current_counts() -> dict:
         return pipeline.refresh_current_counts(Settings.from_env())
 
-    @task
+    @task(queue=pipeline.WAREHOUSE_QUEUE)
     def review_items() -> list[dict]:
-        settings = Settings.from_env()
-        return pipeline.review_items(settings, settings.runs / get_current_context()["run_id"])
+        return storage.review_items(Settings.from_env(), get_current_context()["run_id"])
 
     review = HITLOperator.partial(
         task_id="review",
@@ -65,14 +67,12 @@ def ocop_publish():
         map_index_template="{{ task.subject }}",
     ).expand_kwargs(review_items())
 
-    @task(trigger_rule="none_failed")  # also when there was nothing to ask (review skipped)
+    @task(trigger_rule="none_failed", queue=pipeline.WAREHOUSE_QUEUE)  # also when nothing was asked (review skipped)
     def apply_review() -> dict:
         ctx = get_current_context()
-        settings = Settings.from_env()
-        run_dir = settings.runs / ctx["run_id"]
         asked = ctx["ti"].xcom_pull(task_ids="review_items") or []
         answers = [ctx["ti"].xcom_pull(task_ids="review", map_indexes=i) for i in range(len(asked))]
-        return pipeline.apply_review(answers, settings, run_dir, ctx["run_id"])
+        return storage.apply_review(answers, Settings.from_env(), ctx["run_id"])
 
     @task.short_circuit
     def publication_due() -> dict | None:
@@ -87,7 +87,7 @@ def ocop_publish():
         assigned_users=MINISTRY,
     )
 
-    @task
+    @task(queue=pipeline.WAREHOUSE_QUEUE)
     def publish_period() -> dict:
         ctx = get_current_context()
         due = ctx["ti"].xcom_pull(task_ids="publication_due")

@@ -7,15 +7,17 @@
 #   postgresql   the PostgreSQL server the tests create their databases on (127.0.0.1:$OCOP_PG_PORT,
 #                default 5432): the local cluster is started when it is down. Skipped when
 #                OCOP_TEST_PG names another server.
+#   redis        the Celery broker of tests/test_deploy_celery.py (127.0.0.1:$OCOP_REDIS_PORT, default
+#                6379): Debian's redis-server installed when missing, started (no persistence) when down.
 #
-# Usage: scripts/test_services.sh [--dry-run] [chromium] [postgresql]   (no name: both)
+# Usage: scripts/test_services.sh [--dry-run] [chromium] [postgresql] [redis]   (no name: all three)
 # --dry-run prints what would be done and changes nothing.
 set -euo pipefail
 
 dry=0
 if [ "${1:-}" = "--dry-run" ]; then dry=1; shift; fi
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(chromium postgresql)
+[ ${#steps[@]} -gt 0 ] || steps=(chromium postgresql redis)
 
 run() {
   if [ "$dry" = 1 ]; then echo "would run: $*"; else echo "+ $*"; "$@"; fi
@@ -76,10 +78,47 @@ postgresql() {
   exit 1
 }
 
+redis() {
+  local port="${OCOP_REDIS_PORT:-6379}"
+  if redis_up "$port"; then
+    echo "redis: up on 127.0.0.1:$port"
+    return
+  fi
+  if ! command -v redis-server >/dev/null; then
+    echo "redis: redis-server is missing: installing Debian's redis-server with apt-get"
+    need_root "installing redis-server" "apt-get install redis-server"
+    run apt-get update -q
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server
+  fi
+  echo "redis: down on 127.0.0.1:$port: starting redis-server"
+  # A broker for the tests only: loopback, nothing written to disk.
+  run redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no
+  if [ "$dry" = 1 ]; then
+    echo "would wait for: redis on 127.0.0.1:$port"
+    return
+  fi
+  for _ in $(seq 1 30); do
+    redis_up "$port" && { echo "redis: up on 127.0.0.1:$port"; return; }
+    sleep 1
+  done
+  echo "test_services: redis did not come up on 127.0.0.1:$port within 30 s" >&2
+  exit 1
+}
+
+redis_up() {  # PING over bash's /dev/tcp: no redis-cli needed to tell
+  local reply
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  printf 'PING\r\n' >&3
+  read -r -t 2 reply <&3 || true
+  exec 3>&-
+  [ "${reply%$'\r'}" = "+PONG" ]
+}
+
 for step in "${steps[@]}"; do
   case "$step" in
     chromium) chromium ;;
     postgresql) postgresql ;;
-    *) echo "test_services: unknown step '$step' (chromium, postgresql)" >&2; exit 2 ;;
+    redis) redis ;;
+    *) echo "test_services: unknown step '$step' (chromium, postgresql, redis)" >&2; exit 2 ;;
   esac
 done

@@ -27,6 +27,12 @@ AIRFLOW_SERIAL = (
 )
 
 
+# Work units that take minutes of waiting on processes: handed out first (longest first, so
+# neither xdist worker is left with a long unit at the end). xdist otherwise orders units by
+# their number of tests, which put the one-test Celery deployment last, alone, on the tail.
+FIRST_UNITS = (AIRFLOW_GROUP, "tests/test_deploy_celery.py")
+
+
 def _serial(nodeid: str) -> bool:
     return any(nodeid == p or nodeid.startswith((p + "::", p + "[")) for p in AIRFLOW_SERIAL)
 
@@ -52,8 +58,17 @@ def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
     class AirflowApart(LoadScopeScheduling):
+        _ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             return AIRFLOW_GROUP if _serial(nodeid) else nodeid.split("::", 1)[0]
+
+        def _assign_work_unit(self, node):
+            if not self._ordered:  # the queue is complete when the first unit is handed out
+                self._ordered = True
+                for scope in reversed([s for s in FIRST_UNITS if s in self.workqueue]):
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
 
     return AirflowApart(config, log)
 

@@ -16,12 +16,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yaml"
 AIRFLOW_SERVICES = ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
-                    "airflow-worker", "airflow-init"]
+                    "airflow-worker", "airflow-worker-warehouse", "airflow-init"]
 REQUIRED_SERVICES = ["postgres", "redis", *AIRFLOW_SERVICES]
-# What the pipeline cannot run without in a multi-container deployment: every folder explicit
-# (the run folder must be shared between workers) and the PostgreSQL warehouse.
+# What the pipeline cannot run without in a multi-container deployment: every folder explicit,
+# the store the tasks pass their data through (no folder shared between workers), the
+# warehouse queue and the PostgreSQL warehouse.
 REQUIRED_OCOP = ["OCOP_WAREHOUSE_URL", "OCOP_INBOX", "OCOP_LANDING", "OCOP_REPORTS", "OCOP_RUNS",
-                 "OCOP_PUBLICATIONS"]
+                 "OCOP_PUBLICATIONS", "OCOP_STORE_URL", "OCOP_WAREHOUSE_QUEUE"]
 # Options of providers the official image ships but requirements.txt does not install.
 PROVIDER_SECTIONS = {"celery": {"broker_url", "result_backend"}}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$", re.I)
@@ -65,6 +66,7 @@ def test_every_service_is_there_with_a_healthcheck(compose):
     commands = {n: services[n].get("command") for n in AIRFLOW_SERVICES if n != "airflow-init"}
     assert commands == {"airflow-apiserver": "api-server", "airflow-scheduler": "scheduler",
                         "airflow-dag-processor": "dag-processor", "airflow-worker": "celery worker",
+                        "airflow-worker-warehouse": "celery worker --queues ocop_warehouse --concurrency 1",
                         "airflow-triggerer": "triggerer"}
     for name in AIRFLOW_SERVICES:
         env = _env(services[name])
@@ -100,7 +102,7 @@ def test_every_bind_mount_exists_in_the_repository(compose):
             mounts.append(host)
             assert (ROOT / host).exists(), f"bind-mounted host path {host} is not in the repository"
     data = {m for m in mounts if m.startswith("./deploy/") and "postgres" not in m}
-    assert {f"./deploy/{d}" for d in ("inbox", "landing", "reports", "runs", "publications")} <= data
+    assert {f"./deploy/{d}" for d in ("inbox", "store", "publications")} <= data
     for folder in data:
         assert (ROOT / folder / ".gitkeep").exists(), folder
     assert "./deploy/postgres-init" in mounts
@@ -116,9 +118,9 @@ def test_ocop_environment_names_are_the_ones_the_code_reads(compose):
         assert not unknown, f"{name} sets OCOP_* names no code reads: {sorted(unknown)}"
         missing = set(REQUIRED_OCOP) - ocop
         assert not missing, f"{name} does not set {sorted(missing)}"
-    config = (ROOT / "include" / "ocop" / "config.py").read_text()
+    config = "\n".join((ROOT / "include" / "ocop" / f).read_text() for f in ("config.py", "storage.py", "pipeline.py"))
     for required in REQUIRED_OCOP:
-        assert f'"{required}"' in config, f"ocop.config does not read {required}"
+        assert f'"{required}"' in config, f"ocop.config / ocop.storage / ocop.pipeline do not read {required}"
 
 
 def test_airflow_settings_are_real_airflow_options(compose):
@@ -167,3 +169,40 @@ def test_warehouse_database_is_created_and_migrated(compose):
     script = "\n".join(init["command"]) if isinstance(init["command"], list) else init["command"]
     assert "upgrade(" in script and "OCOP_WAREHOUSE_URL" in script
     assert _env(init)["_AIRFLOW_DB_MIGRATE"] == "true"
+
+
+def test_one_worker_serves_the_warehouse_queue_the_dags_use(compose):
+    """discover, consolidate and ocop_publish's writers go to OCOP_WAREHOUSE_QUEUE; exactly one
+    service serves it, with one process (one warehouse lock holder); the other workers serve the
+    default queue; every service passes the data between tasks through the same store."""
+    services = compose["services"]
+    queue = _env(services["airflow-scheduler"])["OCOP_WAREHOUSE_QUEUE"]
+    serving = {n: s["command"] for n, s in services.items() if "celery worker" in str(s.get("command", ""))}
+    assert {n for n, c in serving.items() if f"--queues {queue}" in c} == {"airflow-worker-warehouse"}
+    assert "--concurrency 1" in serving["airflow-worker-warehouse"]
+    assert "--queues" not in serving["airflow-worker"]                  # [operators] default_queue
+    stores = {_env(services[n])["OCOP_STORE_URL"] for n in AIRFLOW_SERVICES}
+    assert stores == {"${OCOP_STORE_URL:-file:///opt/ocop/store}"}, stores
+    assert any(v.startswith("./deploy/store:/opt/ocop/store") for v in services["airflow-worker"]["volumes"])
+    # The DAGs read the same variable when parsed.
+    import ast
+
+    for dag_file, tasks in {"ocop_ingest.py": {"discover", "consolidate"},
+                            "ocop_publish.py": {"current_counts", "review_items", "apply_review", "publish_period"}}.items():
+        tree = ast.parse((ROOT / "dags" / dag_file).read_text(encoding="utf-8"))
+        queued = {f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+                  for d in f.decorator_list if isinstance(d, ast.Call)
+                  for k in d.keywords if k.arg == "queue" and ast.unparse(k.value) == "pipeline.WAREHOUSE_QUEUE"}
+        assert queued == tasks, (dag_file, queued)
+    pipeline_src = (ROOT / "include" / "ocop" / "pipeline.py").read_text(encoding="utf-8")
+    assert 'os.environ.get("OCOP_WAREHOUSE_QUEUE") or "ocop_warehouse"' in pipeline_src and queue == "ocop_warehouse"
+
+
+def test_the_celery_provider_is_pinned_and_importable():
+    pins = _pins()
+    assert pins["apache-airflow-providers-celery"] and pins["celery"]
+    from importlib.metadata import version
+
+    assert version("apache-airflow-providers-celery") == pins["apache-airflow-providers-celery"]
+    assert version("celery") == pins["celery"]
+    from airflow.providers.celery.executors.celery_executor import app  # noqa: F401  (what `celery worker` loads)

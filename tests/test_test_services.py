@@ -16,7 +16,7 @@ SCRIPT = ROOT / "scripts" / "test_services.sh"
 
 
 def services(*args: str, **env: str) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if k not in ("OCOP_CHROMIUM", "OCOP_TEST_PG", "OCOP_PG_PORT")}
+    full = {k: v for k, v in os.environ.items() if k not in ("OCOP_CHROMIUM", "OCOP_TEST_PG", "OCOP_PG_PORT", "OCOP_REDIS_PORT")}
     return subprocess.run([str(SCRIPT), "--dry-run", *args], capture_output=True, text=True, timeout=60,
                           env={**full, **env})
 
@@ -66,3 +66,18 @@ def test_postgresql_is_started_only_when_down():
     assert f"would wait for: pg_isready -h 127.0.0.1 -p {port}" in down.stdout
     other = services("postgresql", OCOP_TEST_PG="postgresql://postgres@db.example:5432/postgres")
     assert "nothing started here" in other.stdout and "pg_ctlcluster" not in other.stdout
+
+
+def test_redis_is_started_only_when_down():
+    up = services("redis")                              # the broker the Celery test uses is up here
+    assert up.returncode == 0 and up.stdout == "redis: up on 127.0.0.1:6379\n", up.stdout + up.stderr
+    with socket.socket() as s:                          # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = services("redis", OCOP_REDIS_PORT=str(port))
+    assert down.returncode == 0 and down.stderr == "", down.stderr
+    assert (f"would run: redis-server --daemonize yes --bind 127.0.0.1 --port {port} --save  --appendonly no"
+            in down.stdout), down.stdout
+    proc = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    lines = proc.stdout.splitlines()
+    assert lines.index("scripts/test_services.sh redis") < next(i for i, x in enumerate(lines) if "pytest" in x)

@@ -41,6 +41,11 @@ WAREHOUSE_ASSET_NAME = "ocop_national_warehouse"
 WAREHOUSE_ASSET_URI = "ocop://warehouse/product_version"  # emitted by ocop_ingest, schedules ocop_publish
 ARRIVALS_ASSET_NAME = "ocop_province_arrivals"
 ARRIVALS_ASSET_URI = "ocop://inbox/arrivals"  # watched by the triggerer, schedules ocop_ingest
+# The Celery queue of the tasks that write the warehouse or publications/ or read the drop folder
+# (ocop_ingest's discover and consolidate, ocop_publish's writers): one worker serves it
+# (docs/deployment.md), so one process at a time takes the warehouse write lock. Read when the
+# DAG files are parsed; every other task goes to Airflow's default queue ([operators] default_queue).
+WAREHOUSE_QUEUE = os.environ.get("OCOP_WAREHOUSE_QUEUE") or "ocop_warehouse"
 DAG_DEFAULT_ARGS = {
     "owner": "ocop-data-engineering",
     "retries": 2,
@@ -303,7 +308,9 @@ def parse_submission(item: dict, settings: Settings, run_dir: Path) -> dict:
     meta = {"submission_id": sid, "province_code": inc.province_code, "file_name": inc.name,
             "sha256": landed.sha256, "landed_path": landed.path, "received_at": landed.arrived_at,
             "source": inc.source}
-    parsed, rejected = parse_one(Path(landed.path), meta, settings.limits)
+    # A landing zone in a store (ocop.storage) names the copy by URL: parse the local file whose
+    # sha256 the landing checked the copy against.
+    parsed, rejected = parse_one(path if "://" in landed.path else Path(landed.path), meta, settings.limits)
     work = _work(run_dir, sid)
     _dump({"meta": meta, "parsed": parsed, "validated": rejected}, work / "parsed.pkl")
     _progress("parse", province_code=inc.province_code, file_name=inc.name,

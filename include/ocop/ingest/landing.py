@@ -49,7 +49,15 @@ class Landed:
 def land(src: Path, province_code: str, landing_root: Path, *, source: str = "folder",
          original_name: str | None = None, arrived_at: dt.datetime | None = None,
          sha256: str | None = None) -> Landed:
-    """Copy ``src`` into the landing zone unless its sha256 is already there."""
+    """Copy ``src`` into the landing zone unless its sha256 is already there.
+
+    ``landing_root`` may be a store path (``ocop.storage``, an Airflow ``ObjectStoragePath``):
+    the same contract there (:func:`ocop.storage.land`), ``Landed.path`` then being its URL."""
+    from ocop import storage
+
+    if storage.is_store_path(landing_root):
+        return storage.land(src, province_code, landing_root, source=source, original_name=original_name,
+                            arrived_at=arrived_at, sha256=sha256)
     if not re.fullmatch(r"\d{2}", province_code):
         raise ValueError(f"not a province code: {province_code!r}")
     src = Path(src)
