@@ -40,7 +40,7 @@ import psutil
 import pytest
 
 from airflow_helpers import ROOT, airflow_env
-from test_deploy_live import PG_SERVER, Stack, _create_db, _drop_db, _free_port, _wait
+from test_deploy_live import PG_SERVER, Stack, _counts, _create_db, _drop_db, _free_port, _wait, migrate_metadata
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.slow]
 
@@ -158,11 +158,7 @@ def deployment(tmp_path_factory, national):
             OCOP_WORKERS=str(BATCHES),
         )
         env = airflow_env(control, **common)
-        t0 = time.monotonic()
-        done = subprocess.run(["airflow", "db", "migrate"], env=env, capture_output=True, text=True, timeout=300,
-                              cwd=control)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        TIMINGS["db_migrate_s"] = time.monotonic() - t0
+        TIMINGS["db_migrate_s"] = migrate_metadata(env, control)
         stack = Stack(control, env, port, password)
         stack.start("api-server", "api-server", "--port", str(port), "--host", "127.0.0.1", "--workers", "1")
         stack.start("scheduler", "scheduler")
@@ -190,10 +186,7 @@ def deployment(tmp_path_factory, national):
     finally:
         if stack is not None:
             stack.stop()
-            ARTIFACTS.mkdir(exist_ok=True)
-            for name in stack.procs:
-                if (stack.tmp / f"{name}.log").exists():
-                    shutil.copyfile(stack.tmp / f"{name}.log", ARTIFACTS / f"celery-{name}.log")
+            stack.keep_logs("celery")
         _drop_db(meta_db)
         _drop_db(wh_db)
         _forget_queues(queue, warehouse_queue)
@@ -249,18 +242,6 @@ def _kill_tree(proc: subprocess.Popen) -> list[int]:
     psutil.wait_procs(family, timeout=10)
     proc.wait(timeout=10)
     return [p.pid for p in family]
-
-
-def _counts(url: str, day: str) -> dict:
-    from ocop.warehouse import counts_as_of, make_engine
-
-    engine = make_engine(url)
-    try:
-        c = counts_as_of(engine, dt.date.fromisoformat(day))
-    finally:
-        engine.dispose()
-    return {r.province_code: {"3": r.stars_3, "4": r.stars_4, "potential-5": r.potential_5, "5": r.stars_5}
-            for r in c.by_province_class.itertuples()}
 
 
 def test_two_celery_workers_one_killed_mid_task(deployment, national):

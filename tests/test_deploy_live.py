@@ -97,6 +97,13 @@ class Stack:
         path = self.tmp / f"{name}.log"
         return path.read_text(errors="replace")[-n:] if path.exists() else ""
 
+    def keep_logs(self, prefix: str) -> None:
+        """Copy each process's log to test-artifacts/<prefix>-<name>.log (for CI's eyes)."""
+        ARTIFACTS.mkdir(exist_ok=True)
+        for name in self.procs:
+            if (self.tmp / f"{name}.log").exists():
+                shutil.copyfile(self.tmp / f"{name}.log", ARTIFACTS / f"{prefix}-{name}.log")
+
     def stop(self) -> None:
         family: list[psutil.Process] = []
         for proc in self.procs.values():
@@ -231,11 +238,7 @@ def stack(tmp_path_factory, national):
             OCOP_WAREHOUSE_URL=wh_url,
             OCOP_MINISTRY_USERS=USER,
         )
-        t0 = time.monotonic()
-        done = subprocess.run(["airflow", "db", "migrate"], env=env, capture_output=True, text=True, timeout=300,
-                              cwd=tmp)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        TIMINGS["db_migrate_s"] = time.monotonic() - t0
+        TIMINGS["db_migrate_s"] = migrate_metadata(env, tmp)
         stack = Stack(tmp, env, port, password)
         stack.clerk_password = clerk_password
         t0 = time.monotonic()
@@ -251,9 +254,7 @@ def stack(tmp_path_factory, national):
     finally:
         if stack is not None:
             stack.stop()
-            ARTIFACTS.mkdir(exist_ok=True)
-            for name in stack.procs:
-                shutil.copyfile(stack.tmp / f"{name}.log", ARTIFACTS / f"live-{name}.log")
+            stack.keep_logs("live")
         _drop_db(meta_db)
         _drop_db(wh_db)
         if TIMINGS:
@@ -297,6 +298,14 @@ def _task_states(api, dag_id: str, run_id: str) -> dict[str, str]:
     r.raise_for_status()
     return {ti["task_id"] + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else ""): ti["state"]
             for ti in r.json()["task_instances"]}
+
+
+def migrate_metadata(env: dict, cwd) -> float:
+    """``airflow db migrate`` (which ``dag.test`` and every process need first); its seconds."""
+    t0 = time.monotonic()
+    done = subprocess.run(["airflow", "db", "migrate"], env=env, capture_output=True, text=True, timeout=300, cwd=cwd)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return time.monotonic() - t0
 
 
 def _counts(url: str, day: str) -> dict:

@@ -175,14 +175,9 @@ def land(src: Path, province_code: str, root, *, source: str = "folder", origina
          arrived_at: dt.datetime | None = None, sha256: str | None = None):
     """``ocop.ingest.landing.land`` on a store: ``<root>/<code>/<yyyy>/<sha256>.<ext>`` and its
     ``.json``, written once; the same bytes landed again return the first landing."""
-    from ocop.ingest.landing import Landed, safe_extension, sha256_of
+    from ocop.ingest.landing import Landed, landing_facts, safe_extension
 
-    if not re.fullmatch(r"\d{2}", province_code):
-        raise ValueError(f"not a province code: {province_code!r}")
-    src = Path(src)
-    digest = sha256 or sha256_of(src)
-    arrived = (arrived_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    name = original_name or src.name
+    src, digest, arrived, name = landing_facts(src, province_code, original_name, arrived_at, sha256)
     existing = next(iter(sorted((root / province_code).glob(f"*/{digest}.json"), key=str)), None) \
         if (root / province_code).exists() else None
     if existing is not None:

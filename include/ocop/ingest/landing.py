@@ -46,6 +46,17 @@ class Landed:
     already_landed: bool = False
 
 
+def landing_facts(src, province_code: str, original_name: str | None, arrived_at: dt.datetime | None,
+                  sha256: str | None) -> tuple[Path, str, dt.datetime, str]:
+    """``(src, sha256, arrival in UTC, original name)`` of a file to land, the province code checked."""
+    if not re.fullmatch(r"\d{2}", province_code):
+        raise ValueError(f"not a province code: {province_code!r}")
+    src = Path(src)
+    digest = sha256 or sha256_of(src)
+    arrived = (arrived_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return src, digest, arrived, original_name or src.name
+
+
 def land(src: Path, province_code: str, landing_root: Path, *, source: str = "folder",
          original_name: str | None = None, arrived_at: dt.datetime | None = None,
          sha256: str | None = None) -> Landed:
@@ -58,12 +69,7 @@ def land(src: Path, province_code: str, landing_root: Path, *, source: str = "fo
     if storage.is_store_path(landing_root):
         return storage.land(src, province_code, landing_root, source=source, original_name=original_name,
                             arrived_at=arrived_at, sha256=sha256)
-    if not re.fullmatch(r"\d{2}", province_code):
-        raise ValueError(f"not a province code: {province_code!r}")
-    src = Path(src)
-    digest = sha256 or sha256_of(src)
-    arrived = (arrived_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    name = original_name or src.name
+    src, digest, arrived, name = landing_facts(src, province_code, original_name, arrived_at, sha256)
     root = Path(landing_root).resolve()
     existing = next(root.glob(f"{province_code}/*/{digest}.json"), None) if root.exists() else None
     if existing is not None:
