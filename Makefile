@@ -33,7 +33,7 @@ test-services:
 
 ## The whole test suite, PostgreSQL and Airflow included.
 test: $(STAMP) test-services
-	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --dist loadgroup -q
+	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --dist loadgroup -q --durations=25
 
 ## The Airflow UI on the demo data: airflow standalone (admin password: see the output).
 airflow: $(STAMP)

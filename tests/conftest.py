@@ -30,7 +30,12 @@ AIRFLOW_SERIAL = (
 # Work units that take minutes of waiting on processes: handed out first (longest first, so
 # neither xdist worker is left with a long unit at the end). xdist otherwise orders units by
 # their number of tests, which put the one-test Celery deployment last, alone, on the tail.
-FIRST_UNITS = (AIRFLOW_GROUP, "tests/test_deploy_celery.py")
+# Longest units first (longest-processing-time order), so no long one is left alone on the tail:
+# the serial Airflow unit, the Celery deployment, then the national end-to-end runs and the
+# property tests.
+FIRST_UNITS = (AIRFLOW_GROUP, "tests/test_deploy_celery.py", "tests/test_pipeline_e2e.py",
+               "tests/test_warehouse_history.py", "tests/test_warehouse_incremental.py",
+               "tests/test_bench_incremental.py")
 
 
 def _serial(nodeid: str) -> bool:

@@ -159,6 +159,7 @@ def deployment(tmp_path_factory, national):
         )
         env = airflow_env(control, **common)
         TIMINGS["db_migrate_s"] = migrate_metadata(env, control)
+        t0 = time.monotonic()
         stack = Stack(control, env, port, password)
         stack.start("api-server", "api-server", "--port", str(port), "--host", "127.0.0.1", "--workers", "1")
         stack.start("scheduler", "scheduler")
@@ -170,6 +171,9 @@ def deployment(tmp_path_factory, national):
                                AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(_free_port()),
                                AIRFLOW__CORE__HOSTNAME_CALLABLE="celery_worker_hostname.hostname",
                                OCOP_TEST_WORKER_HOSTNAME=name,
+                               # worker 2 (the one killed) holds each parse/report task 6 s, so
+                               # the kill lands mid-task however fast the machine (storage.hold_for_fault_test)
+                               OCOP_FAULT_HOLD_SECONDS="6" if name.startswith("w2@") else "0",
                                PYTHONPATH=str(ROOT / "tests"))
             assert wenv["OCOP_HOME"] == str(home / "data") and not str(home).startswith(str(store))
             stack.worker_envs[name] = wenv

@@ -138,7 +138,7 @@ def pg_engine():
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-PROPERTY = settings(max_examples=25, deadline=None, derandomize=True, database=None,
+PROPERTY = settings(max_examples=12, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -149,7 +149,7 @@ def test_past_frozen_sqlite(sqlite_engine, history):
 
 
 @pytest.mark.postgres
-@settings(PROPERTY, max_examples=10)
+@settings(PROPERTY, max_examples=5)
 @given(history=histories())
 def test_past_frozen_postgres(pg_engine, history):
     check_frozen(pg_engine, history)

@@ -107,7 +107,7 @@ def check_incremental_equals_full(engine, steps) -> None:
         assert derived(engine) == incremental, f"step {n}: {kind} {code} {day}"
 
 
-PROPERTY = settings(max_examples=15, deadline=None, derandomize=True, database=None,
+PROPERTY = settings(max_examples=10, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -118,7 +118,7 @@ def test_incremental_equals_full_sqlite(sqlite_engine, steps):
 
 
 @pytest.mark.postgres
-@settings(PROPERTY, max_examples=6)
+@settings(PROPERTY, max_examples=4)
 @given(steps=histories())
 def test_incremental_equals_full_postgres(pg_engine, steps):
     check_incremental_equals_full(pg_engine, steps)

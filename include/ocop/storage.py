@@ -255,11 +255,24 @@ def discover(settings: Settings, run_id: str) -> list[list[dict]]:
     return groups
 
 
+def hold_for_fault_test() -> None:
+    """A deployment test's fault-injection knob, never set in production: a worker started with
+    ``OCOP_FAULT_HOLD_SECONDS`` holds each per-submission task that long before its work, so a
+    SIGKILL sent while the task is seen running lands mid-task (tests/test_deploy_celery.py;
+    on a quiet machine a batch parses in well under a second, faster than the test can look)."""
+    import time
+
+    seconds = float(os.environ.get("OCOP_FAULT_HOLD_SECONDS") or 0)
+    if seconds > 0:
+        time.sleep(seconds)
+
+
 def parse_submissions(items: list[dict], settings: Settings, run_id: str) -> list[dict]:
     """``pipeline.parse_submissions`` of one batch: landed in the store's landing zone, each
     ``parsed.pkl`` uploaded to ``runs/<run id>/<submission id>/``."""
     from ocop import pipeline
 
+    hold_for_fault_test()
     root = store_root()
     if root is None:
         return pipeline.parse_submissions(items, settings, settings.runs / run_id)
@@ -322,6 +335,7 @@ def report_submissions(refs: list[dict], settings: Settings, run_id: str) -> lis
     store's ``reports/``, the bundles to ``runs/<run id>/<submission id>/``."""
     from ocop import pipeline
 
+    hold_for_fault_test()
     root = store_root()
     if root is None:
         return pipeline.report_submissions(refs, settings, settings.runs / run_id)
