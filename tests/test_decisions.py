@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from ocop.warehouse import consolidate, make_engine, schema, upgrade
 from ocop.warehouse import decisions as d
 from test_warehouse_core import bundle, row
+from test_warehouse_incremental import derived
 
 SEN = ("HTX Sen Vàng", "Trà sen")
 HN = bundle("01", "2025-03-31", [row(*SEN, "3", "2024-01-10"), row("HTX Bình An", "Gạo tám thơm", "3", "2024-02-01"),
@@ -36,6 +37,15 @@ def engine(request):
     consolidate(eng, [HN, SG], "run-1")
     yield eng
     eng.dispose()
+
+
+def assert_full_rebuild_changes_nothing(engine) -> None:
+    """An answer rebuilds only the provinces it touches; ``ocop rebuild`` must agree."""
+    from ocop.warehouse import rebuild_all
+
+    scoped = derived(engine)
+    rebuild_all(engine, "full-check")
+    assert derived(engine) == scoped
 
 
 def items_by_kind(engine) -> dict[str, list[dict]]:
@@ -85,6 +95,7 @@ def test_merge_answer_is_a_dedupe_override_by_the_airflow_user_and_survives_reru
     assert str(rd["decided_at"])[:16] == "2025-07-03 02:15"
     merged = product_of(engine, "HTX Bình An") | product_of(engine, "HTX Bình Anh")
     assert len(merged) == 1                               # counts refreshed: one product now
+    assert_full_rebuild_changes_nothing(engine)
     assert not items_by_kind(engine)["pair"]              # decided: not asked again
     consolidate(engine, [HN_LATER], "run-2")              # a later run rebuilds everything
     assert product_of(engine, "HTX Bình An") | product_of(engine, "HTX Bình Anh") == merged
@@ -95,6 +106,7 @@ def test_keep_in_province_answer_moves_the_product_and_survives_reruns(engine):
     conflict = items_by_kind(engine)["conflict"][0]
     d.apply_review_answer(engine, conflict, answer(d.keep_option("01")), "review-1")
     assert current_province(engine, SEN[0]) == ["01"]
+    assert_full_rebuild_changes_nothing(engine)
     assert not items_by_kind(engine)["conflict"]
     consolidate(engine, [HN_LATER], "run-2")
     assert current_province(engine, SEN[0]) == ["01"]
@@ -111,6 +123,7 @@ def test_keep_apart_answer_splits_the_product_in_two(engine):
         assert conn.scalar(sa.select(sa.func.count()).select_from(schema.province_conflict)) == 0
         assert conn.scalar(sa.select(schema.dedupe_override.c.action)) == "split"
     assert not items_by_kind(engine)["conflict"]
+    assert_full_rebuild_changes_nothing(engine)
 
 
 def test_no_answer_or_leave_open_records_nothing(engine):

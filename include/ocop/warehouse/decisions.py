@@ -5,7 +5,7 @@
   ``review_decision`` on the product with the same provinces), each as a small dict with the
   question's subject, Markdown body and options (what an Airflow review task shows);
 - :func:`apply_review_answer`: one answer becomes what ``ocop dedupe override`` records: a
-  ``dedupe_override`` row (merge / keep apart) through :func:`ocop.warehouse.record_override`,
+  ``dedupe_override`` row (merge / keep apart) through :func:`ocop.warehouse.load.record_overrides`,
   which rebuilds the products in the same transaction, or, for "keep in province X", a
   ``review_decision`` the rebuild reads (the product's province). Every answer is also a
   ``review_decision`` row naming who answered;
@@ -171,7 +171,7 @@ def apply_review_answer(engine: Engine, item: dict, answer: dict | None, run_id:
     ``params_input``, ``responded_by_user``, ``responded_at``); returns what was done.
     No answer, or "leave open": nothing is recorded and the item stays open."""
     from ocop.dedupe.review import override_row
-    from ocop.warehouse.load import record_override, take_write_lock
+    from ocop.warehouse.load import record_overrides, take_write_lock
 
     chosen = (answer or {}).get("chosen_options") or []
     choice = chosen[0] if chosen else None
@@ -194,21 +194,21 @@ def apply_review_answer(engine: Engine, item: dict, answer: dict | None, run_id:
     decision = {"item_key": item["key"], "kind": item["kind"], "product_id": item.get("product_id"),
                 "decision": action, "who": who, "why": why,
                 "decided_at": at.replace(tzinfo=None), "run_id": run_id}
-    if pairs:  # merge / keep apart: the same rows `ocop dedupe override` writes, products rebuilt
-        for a, b in pairs:
-            record_override(engine, override_row(a, b, action, who, why, now=at), run_id)
-        with engine.begin() as conn:
-            conn.execute(s.review_decision.insert().values(**decision))
-    else:      # the province a product is counted in: read by every rebuild
+    insert = s.review_decision.insert().values(**decision)
+    if pairs:  # merge / keep apart: the rows `ocop dedupe override` writes, products rebuilt once
+        record_overrides(engine, [override_row(a, b, action, who, why, now=at) for a, b in pairs], run_id,
+                         then=lambda conn: conn.execute(insert))
+    else:      # the province a product is counted in: read by every rebuild of that product
         from ocop.dedupe import assign_products
-        from ocop.warehouse.rebuild import rebuild_products
+        from ocop.warehouse.rebuild import product_provinces, rebuild_products
 
         with engine.connect() as conn:
             conn.execution_options(write_lock=True)
             with conn.begin():
                 take_write_lock(conn)
-                conn.execute(s.review_decision.insert().values(**decision))
-                rebuild_products(conn, run_id, assign_products)
+                conn.execute(insert)
+                provinces = product_provinces(conn, [int(item["product_id"])]) if item.get("product_id") is not None else None
+                rebuild_products(conn, run_id, assign_products, provinces=provinces)
     return {"key": item["key"], "decision": action, "who": who}
 
 

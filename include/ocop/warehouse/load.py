@@ -212,8 +212,34 @@ def record_override(engine: Engine, row: dict, run_id: str, assign: Callable | N
     """Store a Ministry decision on a pair of records (a ``dedupe_override`` row, see
     ``ocop.dedupe.review.override_row``) and rebuild products with it, in one transaction.
     Overrides are applied on every later rebuild too."""
-    values = {**row, "created_at": datetime.fromisoformat(row["created_at"]).astimezone(timezone.utc).replace(tzinfo=None)}
-    return rebuild_all(engine, run_id, assign, first=lambda conn: conn.execute(s.dedupe_override.insert().values(**values)))
+    return record_overrides(engine, [row], run_id, assign)
+
+
+def record_overrides(engine: Engine, rows: list[dict], run_id: str, assign: Callable | None = None,
+                     then: Callable[[Connection], object] | None = None) -> RebuildStats:
+    """Store several decisions (one answer in Airflow that keeps N records apart is N(N-1)/2
+    pairs) and rebuild once, in one transaction under the write lock. The rebuild is scoped,
+    as a consolidation's is (``ocop.warehouse.rebuild.read_scope``): the provinces of the
+    records the decisions name, and the products elsewhere those reach. A pair's decision
+    changes the clustering of its own records' provinces only (level 1 inside a province,
+    level 2 across them), so that equals a full rebuild (tested: tests/test_warehouse_
+    incremental.py). ``then(conn)`` runs after, in the same transaction."""
+    assign = assign or _default_assign()
+    values = [{**row, "created_at": datetime.fromisoformat(row["created_at"]).astimezone(timezone.utc)
+               .replace(tzinfo=None)} for row in rows]
+    sids = sorted({r["a_submission_id"] for r in rows} | {r["b_submission_id"] for r in rows})
+    with engine.connect() as conn:
+        conn.execution_options(write_lock=True)
+        with conn.begin():
+            take_write_lock(conn)
+            if values:
+                conn.execute(s.dedupe_override.insert(), values)
+            provinces = frozenset(conn.scalars(sa.select(s.submission.c.province_code).distinct()
+                                               .where(s.submission.c.submission_id.in_(sids))).all())
+            stats, _ = rebuild_products(conn, run_id, assign, provinces=provinces)
+            if then is not None:
+                then(conn)
+    return stats
 
 
 def rebuild_all(engine: Engine, run_id: str, assign: Callable | None = None,

@@ -272,16 +272,20 @@ def read_scope(conn: Connection, snaps: pd.DataFrame, provinces: frozenset[str] 
 def _closure(conn: Connection, provinces: frozenset[str], keys: set[str], products: set[int],
              overrides: pd.DataFrame, inside: pd.DataFrame) -> pd.DataFrame:
     """Every kept record outside ``provinces`` of a product that shares a matching key or a
-    product (or a ``merge`` override) with the records found so far, transitively; with its
-    stored link. Reads only those products' records, through the ``match_key`` and
-    ``record_link.product_id`` indexes."""
+    product with the records found so far, or that holds the other record of an override (merge
+    or split) one of them is in, transitively; with its stored link. Reads only those products'
+    records, through the ``match_key`` and ``record_link.product_id`` indexes.
+
+    A split override counts as much as a merge: dedupe applies an override only when both of
+    its records are among those it clusters (``ocop.dedupe.identity.override_pairs``), so a
+    scope holding one record of a split without the other would cluster that record back with
+    its twins, where the full rebuild keeps it apart."""
     rl, sr, sub = s.record_link, s.source_record, s.submission
     found: list[pd.DataFrame] = []
     seen_keys: set[str] = set()
     seen_products: set[int] = set()
     new_keys, new_products = set(keys), set(products)
-    merges = overrides[overrides["action"] == "merge"]
-    while new_keys or new_products:
+    while True:
         if new_keys:
             with _Values(conn, "scope_keys", new_keys, sa.Text) as wanted:
                 by_key = conn.scalars(
@@ -292,6 +296,7 @@ def _closure(conn: Connection, provinces: frozenset[str], keys: set[str], produc
                            sub.c.province_code.not_in(sorted(provinces)))).all()
             new_products |= set(by_key)
         seen_keys |= new_keys
+        new_products |= _override_partners(conn, overrides, pd.concat([inside, *[f[KEY] for f in found]]))
         new_products -= seen_products
         if not new_products:
             break
@@ -301,20 +306,38 @@ def _closure(conn: Connection, provinces: frozenset[str], keys: set[str], produc
         found.append(rows)
         new_keys = set(rows["match_key"].dropna()) - seen_keys
         new_products = set()
-        if not merges.empty:  # a merge override reaching outside the scope brings its product
-            members = set(zip(pd.concat([inside, *[f[KEY] for f in found]])["submission_id"],
-                              pd.concat([inside, *[f[KEY] for f in found]])["row_id"].astype(int)))
-            partners = []
-            for a_s, a_r, b_s, b_r in merges[["a_submission_id", "a_row_id", "b_submission_id", "b_row_id"]].itertuples(index=False):
-                if ((a_s, int(a_r)) in members) != ((b_s, int(b_r)) in members):
-                    partners.append((b_s, int(b_r)) if (a_s, int(a_r)) in members else (a_s, int(a_r)))
-            if partners:
-                got = conn.scalars(sa.select(rl.c.product_id).where(
-                    sa.tuple_(rl.c.submission_id, rl.c.row_id).in_(partners))).all()
-                new_products |= set(got) - seen_products
     if not found:
         return pd.DataFrame()
     return pd.concat(found, ignore_index=True).drop_duplicates(KEY, ignore_index=True)
+
+
+def _override_partners(conn: Connection, overrides: pd.DataFrame, members: pd.DataFrame) -> set[int]:
+    """Products of the records that share an override with one of ``members`` (submission_id,
+    row_id) and are not among them."""
+    if overrides.empty:
+        return set()
+    have = set(zip(members["submission_id"].astype(str), members["row_id"].astype(int)))
+    partners = set()
+    for a_s, a_r, b_s, b_r in overrides[["a_submission_id", "a_row_id", "b_submission_id", "b_row_id"]].itertuples(index=False):
+        a, b = (str(a_s), int(a_r)), (str(b_s), int(b_r))
+        if (a in have) != (b in have):
+            partners.add(b if a in have else a)
+    if not partners:
+        return set()
+    rl = s.record_link
+    return set(conn.scalars(sa.select(rl.c.product_id).where(
+        sa.tuple_(rl.c.submission_id, rl.c.row_id).in_(sorted(partners)))).all())
+
+
+def product_provinces(conn: Connection, products: list[int]) -> frozenset[str]:
+    """The provinces whose submissions hold a record of one of ``products``: the scope of a
+    rebuild that must recompute those products (a Ministry choice of province)."""
+    rl, sub = s.record_link, s.submission
+    with _Values(conn, "scope_of_products", products, sa.Integer) as wanted:
+        return frozenset(conn.scalars(
+            sa.select(sub.c.province_code).distinct()
+            .join_from(rl, sub, sub.c.submission_id == rl.c.submission_id)
+            .where(rl.c.product_id.in_(sa.select(wanted)))).all())
 
 
 def _rejected_elsewhere(conn: Connection, snaps: pd.DataFrame, others: pd.DataFrame) -> pd.DataFrame:
