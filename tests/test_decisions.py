@@ -221,3 +221,25 @@ def test_migration_0004_adds_the_approval_columns_and_tables_to_an_older_warehou
         assert items_by_kind(eng)["conflict"]
     finally:
         eng.dispose()
+
+
+def test_the_review_reads_stored_pairs_and_migration_0006_fills_them_for_an_older_warehouse(engine):
+    """The review workflow reads ``review_pair`` (what the rebuilds stored) instead of running
+    dedupe over the whole warehouse; a warehouse from before 0006 gets it filled on upgrade
+    with the pairs dedupe gives for its stored records."""
+    from ocop.dedupe import assign_products
+    from ocop.warehouse import downgrade, review_pairs
+    from ocop.warehouse.rebuild import borderline_pairs
+
+    url = engine.url.render_as_string(hide_password=False)
+    stored = review_pairs(engine)
+    assert len(stored) == 1 and {stored.loc[0, "a_owner"], stored.loc[0, "b_owner"]} == {"HTX Bình An", "HTX Bình Anh"}
+    with engine.connect() as conn:
+        computed = borderline_pairs(conn, assign_products)
+    assert stored.to_dict("records") == computed.to_dict("records")
+    engine.dispose()
+    downgrade(url, "0005")
+    assert "review_pair" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
+    upgrade(url)
+    assert review_pairs(engine).to_dict("records") == stored.to_dict("records")

@@ -6,8 +6,8 @@ Hypothesis draws histories: three provinces, products with typo variants (one pr
 the matcher), cross-province copies, re-ratings and newer decisions, rejected rows, snapshots
 in any arrival order (older ones arriving late), and Ministry overrides (merge / split of two
 stored records, each rebuilt over its two provinces only) between loads. After every load and
-every override the derived tables (links, products,
-versions, conflict periods, merges) are compared with a full rebuild of the same records.
+every override the derived tables (links, products, versions, conflict periods, merges, the
+borderline pairs left for review) are compared with a full rebuild of the same records.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def derived(engine) -> dict[str, list[tuple]]:
         "product_version": sa.select(schema.product_version),
         "province_conflict": sa.select(*[c for c in schema.province_conflict.c if c.name != "detected_run"]),
         "dedupe_merge": sa.select(*[c for c in m.c if c.name not in ("merge_id", "run_id")]),
+        "review_pair": sa.select(*[c for c in schema.review_pair.c if c.name != "run_id"]),
     }
     with engine.connect() as conn:
         return {name: sorted(tuple(str(v) for v in r) for r in conn.execute(q)) for name, q in queries.items()}

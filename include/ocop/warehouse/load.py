@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from ocop.warehouse import schema as s
 from ocop.warehouse.bulk import insert_frame, prepare
 from ocop.warehouse.db import is_postgres
-from ocop.warehouse.rebuild import Loaded, RebuildStats, borderline_pairs, match_keys, rebuild_products
+from ocop.warehouse.rebuild import Loaded, RebuildStats, match_keys, rebuild_products, stored_review_pairs
 
 ADVISORY_LOCK_KEY = 0x0C0B_2025  # one lock for "the warehouse is being written"
 
@@ -259,8 +259,8 @@ def rebuild_all(engine: Engine, run_id: str, assign: Callable | None = None,
     return stats
 
 
-def review_pairs(engine: Engine, assign: Callable | None = None) -> pd.DataFrame:
-    """Dedupe's borderline pairs over the records as they are now (reads only)."""
-    assign = assign or _default_assign()
+def review_pairs(engine: Engine) -> pd.DataFrame:
+    """Dedupe's borderline pairs over the records as they are now, highest score first: what
+    the rebuilds stored (``review_pair``, migration 0006), read without running dedupe."""
     with engine.connect() as conn:
-        return borderline_pairs(conn, assign)
+        return stored_review_pairs(conn)

@@ -395,6 +395,7 @@ def rebuild_products(conn: Connection, run_id: str, assign: Callable, loaded: Lo
     links = _with_stored_rules(result.links[LINK_COLUMNS], scope.previous)
     clock.lap("dedupe")
     new_products = _write_identities(conn, links, scope, result.merges, run_id, next_id, snaps)
+    write_review_pairs(conn, result.review, run_id, None if scope.full else scope, snaps)
     clock.lap("links")
     presence = carry_forward(linked_presence(kept, links, snaps), scope.rejected, snaps)
     from ocop.warehouse.decisions import province_choices
@@ -490,6 +491,55 @@ def _write_identities(conn: Connection, links: pd.DataFrame, scope: Scope, merge
 
 
 _MERGE_FACTS = ["product_id", "a_submission_id", "a_row_id", "b_submission_id", "b_row_id", "rule", "score"]
+
+
+_PAIR_KEY = ["a_submission_id", "a_row_id", "b_submission_id", "b_row_id"]
+
+
+def write_review_pairs(conn: Connection, review: pd.DataFrame, run_id: str, scope: Scope | None = None,
+                       snaps: pd.DataFrame | None = None) -> None:
+    """Store dedupe's borderline pairs in ``review_pair`` (``scope`` None: all of them, replacing
+    the table). A scoped rebuild replaces the pairs it recomputes: those of one province it
+    re-clusters (level 1), and those across provinces with a record in the scope (level 2 over
+    whole components); a fixed province's own pairs stay as stored."""
+    rp = s.review_pair
+    snaps = accepted_snapshots(conn) if snaps is None else snaps
+    if scope is None:
+        conn.execute(rp.delete())
+    else:
+        conn.execute(rp.delete().where(rp.c.a_province == rp.c.b_province,
+                                       rp.c.a_province.in_(sorted(scope.provinces))))
+        cross = read_frame(conn, sa.select(*[rp.c[c] for c in _PAIR_KEY]).where(rp.c.a_province != rp.c.b_province))
+        if not cross.empty:
+            inside = set(zip(scope.kept["submission_id"].astype(str), scope.kept["row_id"].astype(int)))
+            hit = [(a in inside) or (b in inside) for a, b in zip(
+                zip(cross["a_submission_id"].astype(str), cross["a_row_id"].astype(int)),
+                zip(cross["b_submission_id"].astype(str), cross["b_row_id"].astype(int)))]
+            _delete_pairs(conn, cross[hit])
+    if review.empty:
+        return
+    province = snaps.set_index("submission_id")["province_code"]
+    rows = review.drop_duplicates(_PAIR_KEY).assign(
+        a_row_id=lambda d: d["a_row_id"].astype(int), b_row_id=lambda d: d["b_row_id"].astype(int),
+        a_province=lambda d: d["a_submission_id"].map(province), b_province=lambda d: d["b_submission_id"].map(province),
+        run_id=run_id)
+    insert_frame(conn, rp, rows[[c.name for c in rp.c]])
+
+
+def _delete_pairs(conn: Connection, keys: pd.DataFrame) -> None:
+    rp = s.review_pair
+    rows = [tuple(r) for r in keys[_PAIR_KEY].itertuples(index=False, name=None)]
+    for start in range(0, len(rows), 200):
+        conn.execute(rp.delete().where(sa.tuple_(*[rp.c[c] for c in _PAIR_KEY]).in_(rows[start:start + 200])))
+
+
+def stored_review_pairs(conn: Connection) -> pd.DataFrame:
+    """The borderline pairs as the last rebuilds left them, highest score first."""
+    from ocop.dedupe.assign import REVIEW_COLUMNS
+
+    rp = s.review_pair
+    return read_frame(conn, sa.select(*[rp.c[c] for c in REVIEW_COLUMNS])
+                      .order_by(rp.c.score.desc(), *[rp.c[c] for c in _PAIR_KEY]))
 
 
 def _stored_merges(conn: Connection, products: list[int]) -> pd.DataFrame:

@@ -191,6 +191,24 @@ dedupe_override = sa.Table(
     sa.CheckConstraint("action IN ('merge', 'split')", name="ck_dedupe_override_action"),
 )
 
+# The borderline pairs dedupe leaves for a person (revision 0006): written by every rebuild
+# for what it re-clusters, so the review workflow reads them instead of running dedupe over the
+# whole warehouse. A pair of one province is level 1 there; a pair of two provinces is a
+# cross-province join dedupe refused. Records are named by the first record of their entity.
+review_pair = sa.Table(
+    "review_pair", metadata,
+    *_record_key("a_"), *_record_key("b_"),
+    sa.Column("a_province", _code(), nullable=False),
+    sa.Column("b_province", _code(), nullable=False),
+    sa.Column("a_owner", sa.Text), sa.Column("a_product", sa.Text),
+    sa.Column("b_owner", sa.Text), sa.Column("b_product", sa.Text),
+    sa.Column("score", sa.Float),
+    sa.Column("reason", sa.Text),
+    sa.Column("run_id", sa.String(128), nullable=False),
+    sa.PrimaryKeyConstraint("a_submission_id", "a_row_id", "b_submission_id", "b_row_id"),
+    sa.Index("ix_review_pair_provinces", "a_province", "b_province"),
+)
+
 province_conflict = sa.Table(
     # One row per product and period during which several provinces' snapshots in force list it
     # (migration 0003; before it, one row per product for all time).
