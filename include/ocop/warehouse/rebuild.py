@@ -258,6 +258,9 @@ def read_scope(conn: Connection, snaps: pd.DataFrame, provinces: frozenset[str] 
     kept = kept.assign(local=np.nan)
     if full:
         return Scope(provinces, kept, rejected, previous, True)
+    if provinces >= frozenset(snaps["province_code"]):
+        # every province with an accepted snapshot is re-clustered: nothing lies outside
+        return Scope(provinces, kept, rejected, previous, False)
     others = _closure(conn, provinces, set(kept["match_key"].dropna()), set(previous["product_id"].dropna().astype(int)),
                       overrides, pd.concat([kept[KEY], rejected[KEY]]))
     if not others.empty:
