@@ -206,10 +206,10 @@ def _kept_of(submission_ids, conn: Connection, loaded: Loaded | None) -> tuple[p
             query = _records_query(outcomes).add_columns(s.source_record.c.outcome)
             parts.append(read_frame(conn, query.where(s.source_record.c.submission_id.in_(sa.select(wanted)))))
     if mem_ids and not loaded.records.empty:
-        mem = loaded.records
-        mem = mem[mem["submission_id"].isin(mem_ids) & mem["outcome"].isin(outcomes)]
-        parts.append(mem.reindex(columns=["submission_id", "row_id", *_FACTS, *s.RECORD_DATES, "match_key",
-                                          "outcome"]))
+        mem = loaded.records.reindex(columns=["submission_id", "row_id", *_FACTS, *s.RECORD_DATES, "match_key",
+                                              "outcome"])
+        wanted = mem["submission_id"].isin(mem_ids) & mem["outcome"].isin(outcomes)
+        parts.append(mem if wanted.all() else mem[wanted])
     if not parts:
         empty = _as_read(pd.DataFrame(columns=RECORD_COLUMNS))
         return empty, empty
