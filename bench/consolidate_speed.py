@@ -4,6 +4,9 @@
     python bench/consolidate_speed.py province --bundles /tmp/cons_h1/runs --db /tmp/x.db [--dump out.txt]
     python bench/consolidate_speed.py compare --base SRC --new SRC --bundles DIR [--repeat 5]
 
+``--db postgresql://postgres@127.0.0.1:5432/postgres`` runs a case on a scratch PostgreSQL
+database instead (created on that server, dropped afterwards).
+
 ``national``: every bundle of ``--bundles`` (``runs/<run id>/<submission id>/`` as ``ocop run``
 leaves them) consolidated at once into a fresh, migrated SQLite file (the first run of a day).
 ``province``: every bundle but province 01's consolidated first (not timed), then province 01's
@@ -41,13 +44,35 @@ def _bundles(root: str):
 
 
 def _fresh(db: str):
+    """A migrated, empty warehouse: the SQLite file ``db``, or, for a ``postgresql://`` server
+    URL, a scratch database on that server (dropped by :func:`_drop`)."""
     from ocop.warehouse import make_engine, upgrade
 
-    if os.path.exists(db):
-        os.remove(db)
-    url = f"sqlite:///{db}"
+    if db.startswith("postgresql://"):
+        import sqlalchemy as sa
+
+        name = f"ocop_cons_speed_{os.getpid()}"
+        with sa.create_engine(db.replace("postgresql://", "postgresql+psycopg://"),
+                              isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        url = db.rsplit("/", 1)[0] + "/" + name
+    else:
+        if os.path.exists(db):
+            os.remove(db)
+        url = f"sqlite:///{db}"
     upgrade(url)
     return make_engine(url)
+
+
+def _drop(engine, db: str) -> None:
+    engine.dispose()
+    if db.startswith("postgresql://"):
+        import sqlalchemy as sa
+
+        with sa.create_engine(db.replace("postgresql://", "postgresql+psycopg://"),
+                              isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {engine.url.database}")
 
 
 def _timed(engine, bundles, run_id: str) -> dict:
@@ -63,7 +88,7 @@ def dump(engine, out: str) -> None:
     import sqlalchemy as sa
 
     meta = sa.MetaData()
-    meta.reflect(engine)
+    meta.reflect(engine, views=False)
     with engine.connect() as conn, open(out, "w", encoding="utf-8") as f:
         for name in sorted(meta.tables):
             table = meta.tables[name]
@@ -87,7 +112,7 @@ def run_case(case: str, bundles_dir: str, db: str, dump_to: str | None) -> dict:
         figures = _timed(engine, [b for b in bundles if b.meta["province_code"] == "01"], "p2")
     if dump_to:
         dump(engine, dump_to)
-    engine.dispose()
+    _drop(engine, db)
     return figures
 
 
