@@ -599,14 +599,14 @@ def resolve_provinces(spans: pd.DataFrame, choices: dict[int, str] | None = None
             live = rows[(rows["valid_from"] <= start) & (rows["valid_to"].isna() | (rows["valid_to"] > start))]
             if live.empty:
                 continue
-            best = live.sort_values(by, ascending=ascending).iloc[[0]]
+            ordered = live.sort_values(by, ascending=ascending)
+            best = ordered.iloc[[0]]
             wanted = (choices or {}).get(int(product_id))
             if wanted is not None and (live["province_code"] == wanted).any():
                 best = live[live["province_code"] == wanted].iloc[[0]]
             chosen.append(best.assign(valid_from=start, valid_to=end))
             if live["province_code"].nunique() > 1:
-                latest = (live.sort_values(by, ascending=ascending).drop_duplicates("province_code")
-                          .sort_values("province_code"))
+                latest = ordered.drop_duplicates("province_code").sort_values("province_code")
                 conflicts.append((int(product_id), start, end, ",".join(latest["province_code"]),
                                   best["province_code"].iloc[0],
                                   ",".join(latest["province_code"] + ":" + latest["decision_date"])))
