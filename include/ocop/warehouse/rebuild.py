@@ -491,7 +491,8 @@ def _merge_tokens(df: pd.DataFrame) -> pd.Series:
 def _replace_changed_merges(conn: Connection, stored: pd.DataFrame, wanted: pd.DataFrame) -> None:
     """Make the stored merges of the scope's products equal ``wanted``, writing only the rows
     that differ (a province's exact-key merges are most of them and rarely change)."""
-    if wanted.empty and stored.empty:
+    if stored.empty:  # nothing stored to keep or delete (say, a first load): write them all
+        insert_frame(conn, s.dedupe_merge, wanted[[*_MERGE_FACTS, "run_id"]])
         return
     have = _merge_tokens(stored) if not stored.empty else pd.Series([], dtype=object)
     want = _merge_tokens(wanted) if not wanted.empty else pd.Series([], dtype=object)
