@@ -143,9 +143,11 @@ def link_provinces(entities: pd.DataFrame, local: np.ndarray, forced: pd.DataFra
     ordered = [(int(a), int(b), FORCED_RULE) for a, b in zip(forced["a"], forced["b"], strict=True)]
     ordered += [(int(a), int(b), CROSS_RULE) for a, b in
                 pairs.sort_values(["a", "b"]).itertuples(index=False)]
-    members = pd.Series(np.arange(len(entities))).groupby(local).apply(list).to_dict()
-    parent = {int(r): int(r) for r in members}
-    state = {int(r): (list(m), {province[m[0]]}) for r, m in members.items()}
+    members: dict[int, list[int]] = {}  # local product -> its entities, in entity order
+    for entity, label in enumerate(local.tolist()):
+        members.setdefault(int(label), []).append(entity)
+    parent = {r: r for r in members}
+    state = {r: (m, {province[m[0]]}) for r, m in members.items()}
 
     def find(x: int) -> int:
         while parent[x] != x:

@@ -151,10 +151,20 @@ def _pg_copy(conn: Connection, table: sa.Table, data: pd.DataFrame, skip_existin
         conn.exec_driver_sql(f"DROP TABLE {target}")
 
 
+def _python_values(values: pd.Series) -> list:
+    """A column as a list of Python objects, None where missing (what sqlite3 binds)."""
+    return values.to_numpy(dtype=object, na_value=None).tolist()
+
+
+def sqlite_rows(data: pd.DataFrame) -> list[tuple]:
+    """Prepared ``data`` as row tuples for ``executemany`` (converted column by column)."""
+    return list(zip(*(_python_values(data[c]) for c in data.columns)))
+
+
 def _sqlite_executemany(conn: Connection, table: sa.Table, data: pd.DataFrame, skip_existing: bool) -> None:
+    rows = sqlite_rows(data)
     verb = "INSERT OR IGNORE" if skip_existing else "INSERT"
     marks = ", ".join("?" for _ in data.columns)
-    rows = list(data.astype(object).where(data.notna(), None).itertuples(index=False, name=None))
     conn.exec_driver_sql(f"{verb} INTO {table.name} ({_quoted(conn, data.columns)}) VALUES ({marks})", rows)
 
 

@@ -19,9 +19,11 @@ Everything commits together or not at all: a failed or killed run leaves the pre
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -79,7 +81,7 @@ def consolidate(engine: Engine, bundles: Iterable[Bundle], run_id: str,
     assign = assign or _default_assign()
     bundles = list(bundles)
     timings: dict[str, float] = {}
-    with engine.connect() as conn:
+    with _no_cyclic_gc(), engine.connect() as conn:
         conn.execution_options(write_lock=True)
         with conn.begin():
             take_write_lock(conn)
@@ -98,6 +100,24 @@ def consolidate(engine: Engine, bundles: Iterable[Bundle], run_id: str,
             clock = time.perf_counter()
         timings["commit"] = time.perf_counter() - clock
     return ConsolidationResult(run_id, [b.meta["submission_id"] for b in new], skipped, stats, review, timings)
+
+
+@contextmanager
+def _no_cyclic_gc():
+    """Pause Python's cyclic garbage collector for the block (restored after, even on error).
+
+    A consolidation holds frames with object columns (millions of references) while it
+    allocates many small objects, so the collector's full passes, which visit every one of
+    those references, cost about a tenth of its time; it creates hardly any reference cycles
+    (64 objects left for the collector on the national sample), and everything else is freed
+    as usual when its last reference goes."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def take_write_lock(conn: Connection) -> None:

@@ -206,10 +206,10 @@ def _kept_of(submission_ids, conn: Connection, loaded: Loaded | None) -> tuple[p
             query = _records_query(outcomes).add_columns(s.source_record.c.outcome)
             parts.append(read_frame(conn, query.where(s.source_record.c.submission_id.in_(sa.select(wanted)))))
     if mem_ids and not loaded.records.empty:
-        mem = loaded.records
-        mem = mem[mem["submission_id"].isin(mem_ids) & mem["outcome"].isin(outcomes)]
-        parts.append(mem.reindex(columns=["submission_id", "row_id", *_FACTS, *s.RECORD_DATES, "match_key",
-                                          "outcome"]))
+        mem = loaded.records.reindex(columns=["submission_id", "row_id", *_FACTS, *s.RECORD_DATES, "match_key",
+                                              "outcome"])
+        wanted = mem["submission_id"].isin(mem_ids) & mem["outcome"].isin(outcomes)
+        parts.append(mem if wanted.all() else mem[wanted])
     if not parts:
         empty = _as_read(pd.DataFrame(columns=RECORD_COLUMNS))
         return empty, empty
@@ -258,6 +258,9 @@ def read_scope(conn: Connection, snaps: pd.DataFrame, provinces: frozenset[str] 
     kept = kept.assign(local=np.nan)
     if full:
         return Scope(provinces, kept, rejected, previous, True)
+    if provinces >= frozenset(snaps["province_code"]):
+        # every province with an accepted snapshot is re-clustered: nothing lies outside
+        return Scope(provinces, kept, rejected, previous, False)
     others = _closure(conn, provinces, set(kept["match_key"].dropna()), set(previous["product_id"].dropna().astype(int)),
                       overrides, pd.concat([kept[KEY], rejected[KEY]]))
     if not others.empty:
@@ -561,7 +564,8 @@ def _merge_tokens(df: pd.DataFrame) -> pd.Series:
 def _replace_changed_merges(conn: Connection, stored: pd.DataFrame, wanted: pd.DataFrame) -> None:
     """Make the stored merges of the scope's products equal ``wanted``, writing only the rows
     that differ (a province's exact-key merges are most of them and rarely change)."""
-    if wanted.empty and stored.empty:
+    if stored.empty:  # nothing stored to keep or delete (say, a first load): write them all
+        insert_frame(conn, s.dedupe_merge, wanted[[*_MERGE_FACTS, "run_id"]])
         return
     have = _merge_tokens(stored) if not stored.empty else pd.Series([], dtype=object)
     want = _merge_tokens(wanted) if not wanted.empty else pd.Series([], dtype=object)
@@ -669,14 +673,14 @@ def resolve_provinces(spans: pd.DataFrame, choices: dict[int, str] | None = None
             live = rows[(rows["valid_from"] <= start) & (rows["valid_to"].isna() | (rows["valid_to"] > start))]
             if live.empty:
                 continue
-            best = live.sort_values(by, ascending=ascending).iloc[[0]]
+            ordered = live.sort_values(by, ascending=ascending)
+            best = ordered.iloc[[0]]
             wanted = (choices or {}).get(int(product_id))
             if wanted is not None and (live["province_code"] == wanted).any():
                 best = live[live["province_code"] == wanted].iloc[[0]]
             chosen.append(best.assign(valid_from=start, valid_to=end))
             if live["province_code"].nunique() > 1:
-                latest = (live.sort_values(by, ascending=ascending).drop_duplicates("province_code")
-                          .sort_values("province_code"))
+                latest = ordered.drop_duplicates("province_code").sort_values("province_code")
                 conflicts.append((int(product_id), start, end, ",".join(latest["province_code"]),
                                   best["province_code"].iloc[0],
                                   ",".join(latest["province_code"] + ":" + latest["decision_date"])))
