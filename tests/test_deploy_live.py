@@ -503,11 +503,13 @@ def _answer(stack, run_id: str, task_id: str, map_index: int, options: list[str]
         headers={"Authorization": f"Bearer {_token(stack, user)}"}, timeout=30)
 
 
-def _leave_reviews_open(stack, api, run_id: str, keep: tuple[int, ...] = ()) -> None:
-    """Answer "leave open" to every waiting review item but those of ``keep``."""
+def _leave_reviews_open(stack, api, run_id: str, spare=lambda detail: False) -> None:
+    """Answer "leave open" to every waiting review item but those ``spare(detail)`` is true of.
+    (One read of the details decides both: an item created between two reads would otherwise
+    be answered before it was spared.)"""
     for d in _hitl(api, run_id):
         ti = d["task_instance"]
-        if ti["task_id"] == "review" and ti["map_index"] not in keep and not d["response_received"] \
+        if ti["task_id"] == "review" and not spare(d) and not d["response_received"] \
                 and ti["state"] == "awaiting_input":
             r = _answer(stack, run_id, "review", ti["map_index"], ["Leave open (decide later)"], {"reason": ""})
             assert r.status_code == 200, r.text
@@ -559,8 +561,7 @@ def _check_arrival_review_and_approval(stack, api, national):
     run_id = publish["dag_run_id"]
 
     def conflict_waiting():
-        others = [d["task_instance"]["map_index"] for d in _hitl(api, run_id) if "46" in d["subject"]]
-        _leave_reviews_open(stack, api, run_id, keep=tuple(others))
+        _leave_reviews_open(stack, api, run_id, spare=lambda d: "46" in d["subject"])
         found = [d for d in _hitl(api, run_id) if d["task_instance"]["task_id"] == "review"
                  and d["task_instance"]["state"] == "awaiting_input" and "46" in d["subject"]]
         return found[0] if found else None
