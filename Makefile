@@ -24,10 +24,12 @@ demo: $(STAMP)
 	$(ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/demo.py
 
 ## What the tests need on a bare Debian machine (root): Debian's Chromium installed when missing
-## (OCOP_CHROMIUM, default /usr/bin/chromium), the local PostgreSQL started when it is down, and
+## (OCOP_CHROMIUM, default /usr/bin/chromium), LibreOffice Calc when missing (OCOP_SOFFICE, default
+## /usr/bin/soffice: the report test opens the reports with it), the local PostgreSQL started when it is down, and
 ## Redis (the Celery broker of tests/test_deploy_celery.py) started when it is down.
 test-services:
 	scripts/test_services.sh chromium
+	scripts/test_services.sh libreoffice
 	scripts/test_services.sh postgresql
 	scripts/test_services.sh redis
 

@@ -2,11 +2,13 @@
 XlsxWriter and openpyxl (write-only) on the real reports of a generated sample (two sheets,
 highlighted cells, comments).
 
-    .venv/bin/python bench/report_writers.py [--scale 1] [--repeat 3]
+    .venv/bin/python bench/report_writers.py [--scale 1] [--repeat 3] [--office]
 
 Parses and validates the sample once, lays every report out once (``ocop.report.xlsx.sheets``),
 then writes all of them with each writer, interleaved, ``--repeat`` times; prints the medians,
-the ratio, and whether the two files read back the same (``tests/report_readback.py``).
+the ratio, and whether the files read back the same (``tests/report_readback.py``).
+``--office`` also opens every direct and XlsxWriter report in LibreOffice Calc (headless, saved
+again as xlsx: what an office suite that is not ours reads) and says whether Calc read the same.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--office", action="store_true", help="compare what LibreOffice Calc reads, too")
     args = ap.parse_args()
     from ocop.report import xlsx
     from report_readback import xlsx_content
@@ -60,7 +63,8 @@ def main() -> None:
         t = time.perf_counter()
         laid = [xlsx.sheets(v) for v in validated]
         layout_s = time.perf_counter() - t
-        writers = {"openpyxl": xlsx._write_openpyxl, "xlsxwriter": xlsx._write_xlsxwriter}
+        writers = {"direct": xlsx._write_direct, "openpyxl": xlsx._write_openpyxl,
+                   "xlsxwriter": xlsx._write_xlsxwriter}
         times = {n: [] for n in writers}
         cpu = {n: [] for n in writers}
         for n in writers:
@@ -80,6 +84,13 @@ def main() -> None:
                    for i in range(len(laid)))
         same_direct = all(xlsx_content(tmp / "direct" / f"{i}.xlsx") == xlsx_content(tmp / "xlsxwriter" / f"{i}.xlsx")
                           for i in range(len(laid)))
+        office = None
+        if args.office:
+            from test_report_writers import office_suite_reading
+
+            n = range(len(laid))
+            office = (office_suite_reading([tmp / "direct" / f"{i}.xlsx" for i in n], tmp / "lo-direct")
+                      == office_suite_reading([tmp / "xlsxwriter" / f"{i}.xlsx" for i in n], tmp / "lo-xlsxwriter"))
         size = {n: sum(p.stat().st_size for p in (tmp / n).glob("*.xlsx")) for n in writers}
     med = {n: statistics.median(v) for n, v in times.items()}
     med_cpu = {n: statistics.median(v) for n, v in cpu.items()}
@@ -91,6 +102,8 @@ def main() -> None:
           f"CPU {med_cpu['openpyxl'] / med_cpu['xlsxwriter']:.2f}x; same content read back: {same}")
     print(f"xlsxwriter / direct: wall {med['xlsxwriter'] / med['direct']:.2f}x, "
           f"CPU {med_cpu['xlsxwriter'] / med_cpu['direct']:.2f}x; same content read back: {same_direct}")
+    if office is not None:
+        print(f"LibreOffice Calc reads the direct reports as it reads XlsxWriter's: {office}")
 
 
 if __name__ == "__main__":

@@ -4,20 +4,24 @@
 #   chromium     Debian's Chromium, which tests/test_deploy_live.py drives with playwright (never
 #                playwright's own download): installed with apt-get when it is missing from
 #                $OCOP_CHROMIUM (default /usr/bin/chromium; the test reads the same variable).
+#   libreoffice  LibreOffice Calc (Debian's libreoffice-calc-nogui), which tests/test_report_writers.py
+#                opens the reports with, as a province's office suite would: installed with apt-get
+#                when $OCOP_SOFFICE (default /usr/bin/soffice) is missing.
 #   postgresql   the PostgreSQL server the tests create their databases on (127.0.0.1:$OCOP_PG_PORT,
 #                default 5432): the local cluster is started when it is down. Skipped when
 #                OCOP_TEST_PG names another server.
 #   redis        the Celery broker of tests/test_deploy_celery.py (127.0.0.1:$OCOP_REDIS_PORT, default
 #                6379): Debian's redis-server installed when missing, started (no persistence) when down.
 #
-# Usage: scripts/test_services.sh [--dry-run] [chromium] [postgresql] [redis]   (no name: all three)
+# Usage: scripts/test_services.sh [--dry-run] [chromium] [libreoffice] [postgresql] [redis]
+#        (no name: all four)
 # --dry-run prints what would be done and changes nothing.
 set -euo pipefail
 
 dry=0
 if [ "${1:-}" = "--dry-run" ]; then dry=1; shift; fi
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(chromium postgresql redis)
+[ ${#steps[@]} -gt 0 ] || steps=(chromium libreoffice postgresql redis)
 
 run() {
   if [ "$dry" = 1 ]; then echo "would run: $*"; else echo "+ $*"; "$@"; fi
@@ -42,6 +46,22 @@ chromium() {
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
   if [ "$dry" = 0 ] && [ ! -x "$path" ]; then
     echo "test_services: chromium installed, but not at $path: set OCOP_CHROMIUM=$(command -v chromium || echo /usr/bin/chromium)" >&2
+    exit 1
+  fi
+}
+
+libreoffice() {
+  local path="${OCOP_SOFFICE:-/usr/bin/soffice}"
+  if [ -x "$path" ]; then
+    echo "libreoffice: $path is there"
+    return
+  fi
+  echo "libreoffice: $path is missing: installing Debian's libreoffice-calc-nogui with apt-get"
+  need_root "installing LibreOffice" "apt-get install libreoffice-calc-nogui, or set OCOP_SOFFICE to a soffice binary"
+  run apt-get update -q
+  run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q libreoffice-calc-nogui
+  if [ "$dry" = 0 ] && [ ! -x "$path" ]; then
+    echo "test_services: LibreOffice installed, but not at $path: set OCOP_SOFFICE=$(command -v soffice || echo /usr/bin/soffice)" >&2
     exit 1
   fi
 }
@@ -117,8 +137,9 @@ redis_up() {  # PING over bash's /dev/tcp: no redis-cli needed to tell
 for step in "${steps[@]}"; do
   case "$step" in
     chromium) chromium ;;
+    libreoffice) libreoffice ;;
     postgresql) postgresql ;;
     redis) redis ;;
-    *) echo "test_services: unknown step '$step' (chromium, postgresql, redis)" >&2; exit 2 ;;
+    *) echo "test_services: unknown step '$step' (chromium, libreoffice, postgresql, redis)" >&2; exit 2 ;;
   esac
 done

@@ -16,7 +16,7 @@ SCRIPT = ROOT / "scripts" / "test_services.sh"
 
 
 def services(*args: str, **env: str) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if k not in ("OCOP_CHROMIUM", "OCOP_TEST_PG", "OCOP_PG_PORT", "OCOP_REDIS_PORT")}
+    full = {k: v for k, v in os.environ.items() if k not in ("OCOP_CHROMIUM", "OCOP_SOFFICE", "OCOP_TEST_PG", "OCOP_PG_PORT", "OCOP_REDIS_PORT")}
     return subprocess.run([str(SCRIPT), "--dry-run", *args], capture_output=True, text=True, timeout=60,
                           env={**full, **env})
 
@@ -26,9 +26,10 @@ def test_make_test_sets_up_the_browser_and_postgresql_first():
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     chromium = lines.index("scripts/test_services.sh chromium")
+    libreoffice = lines.index("scripts/test_services.sh libreoffice")
     postgresql = lines.index("scripts/test_services.sh postgresql")
     pytest_line = next(i for i, line in enumerate(lines) if "pytest" in line)
-    assert chromium < pytest_line and postgresql < pytest_line
+    assert chromium < pytest_line and libreoffice < pytest_line and postgresql < pytest_line
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci and "apt-get" not in ci and "pg_ctlcluster" not in ci   # only make test
 
@@ -51,6 +52,17 @@ def test_a_present_chromium_is_left_alone(tmp_path):
     # The live test reads the same variable.
     assert 'os.environ.get("OCOP_CHROMIUM", "/usr/bin/chromium")' in \
         (ROOT / "tests" / "test_deploy_live.py").read_text(encoding="utf-8")
+
+
+def test_a_missing_libreoffice_is_installed_with_apt(tmp_path):
+    missing = tmp_path / "no-such" / "soffice"
+    proc = services("libreoffice", OCOP_SOFFICE=str(missing))
+    assert proc.returncode == 0, proc.stderr
+    assert f"libreoffice: {missing} is missing" in proc.stdout
+    assert ("would run: env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+            "libreoffice-calc-nogui") in proc.stdout
+    present = services("libreoffice", OCOP_SOFFICE="/bin/sh")
+    assert present.returncode == 0 and present.stdout == "libreoffice: /bin/sh is there\n"
 
 
 def test_postgresql_is_started_only_when_down():

@@ -10,13 +10,15 @@ Two sheets:
   list of problems. Offending cells are filled red (reject) or amber (warning) and carry a
   comment with the message and the fix; header frozen, auto filter on.
 
-The sheets are laid out once as rows of plain values and :class:`Styled` cells, then written by
-XlsxWriter (``engine="xlsxwriter"``, the default). ``engine="direct"`` writes the same cells
-straight as SpreadsheetML (:mod:`ocop.report.xlsx_direct`, streamed in chunks), about 5x less
-CPU on the national sample's reports; it reads back identical in openpyxl and calamine but has
-not been opened in Excel or LibreOffice, and provinces open these files in Excel, so it is not
-the default until it has been. openpyxl's write-only mode (``engine="openpyxl"``) stays for
-``bench/report_writers.py``, which measures the three (figures in bench/results.md).
+The sheets are laid out once as rows of plain values and :class:`Styled` cells, then written
+straight as SpreadsheetML (``engine="direct"``, the default: :mod:`ocop.report.xlsx_direct`,
+streamed in chunks), at a fifth of XlsxWriter's CPU on the national sample's reports.
+``engine="xlsxwriter"`` writes the same cells with XlsxWriter: read back by openpyxl and
+calamine the two are cell for cell the same, and LibreOffice Calc, an office suite that is
+not ours, reads the direct writer's 69 national reports exactly as it reads XlsxWriter's
+(``tests/test_report_writers.py``, ``bench/report_writers.py --office``). openpyxl's
+write-only mode (``engine="openpyxl"``) stays for the benchmark, which measures the three
+(figures in bench/results.md).
 
 Submitted text is never written as a formula: strings starting with ``= + - @`` (or tab /
 CR) are stored as text cells, and characters XML cannot hold are dropped.
@@ -275,12 +277,12 @@ def sheets(validated) -> list[Sheet]:
     return [_summary_sheet(validated), *([_data_sheet(validated)] if len(validated.records) else [])]
 
 
-def write_xlsx(validated, path: Path, engine: str = "xlsxwriter") -> Path:
+def write_xlsx(validated, path: Path, engine: str = "direct") -> Path:
     """Write ``report.xlsx`` for one validated submission (or file-level rejection)."""
     return write_sheets(sheets(validated), path, engine)
 
 
-def write_sheets(laid_out: list[Sheet], path: Path, engine: str = "xlsxwriter") -> Path:
+def write_sheets(laid_out: list[Sheet], path: Path, engine: str = "direct") -> Path:
     """Write sheets laid out by :func:`sheets` as ``path``."""
     {"direct": _write_direct, "xlsxwriter": _write_xlsxwriter, "openpyxl": _write_openpyxl}[engine](laid_out, path)
     return path
