@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -347,8 +348,23 @@ def template(
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    app()
+    """``ocop``: the commands, then a prompt exit. Once a command has returned and its output
+    and logs are flushed, nothing is left to do, but the interpreter would still free every
+    object of a run one by one (about 0.6 s after ``ocop run`` on the national sample):
+    ``os._exit`` skips that. Tests call ``app`` itself, which exits as usual."""
+    try:
+        app()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

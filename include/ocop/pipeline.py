@@ -21,6 +21,7 @@ import traceback
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from itertools import repeat
+from typing import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -364,27 +365,45 @@ def validate_submissions(refs: list[dict], settings: Settings, run_dir: Path,
     return refs
 
 
-def report_submission(ref: dict, settings: Settings, run_dir: Path) -> dict:
+def report_submission(ref: dict, settings: Settings, run_dir: Path, bundled: bool = False) -> dict:
     """Write one validated submission's reports (and mail them), and its bundle for consolidation.
 
     Should writing the reports fail on the submission's data, the province gets the report of
-    a file-level rejection (``F_UNREADABLE``) instead; an unwritable reports folder raises."""
+    a file-level rejection (``F_UNREADABLE``) instead; an unwritable reports folder raises.
+    ``bundled``: :func:`bundle_submission` wrote the bundle already (it is not written again);
+    a submission that falls back to the file-level rejection then gets its own bundle in
+    ``<work>/fallback/`` (its result's ``bundle``), so the first one is never rewritten."""
     from ocop.validate.run import file_rejected
 
     w = _load(Path(ref["work"]) / "validated.pkl")
     meta, validated = w["meta"], w["validated"]
     try:
-        return _finish(meta, validated, settings, run_dir)
+        return _finish(meta, validated, settings, run_dir, bundle=not bundled)
     except OSError:
         raise
     except Exception as exc:
         log.error("the reports of %s could not be written:\n%s", meta["file_name"], traceback.format_exc())
-        return _finish(meta, file_rejected(meta, "F_UNREADABLE", f"{type(exc).__name__}: {exc}"), settings, run_dir)
+        rejected = file_rejected(meta, "F_UNREADABLE", f"{type(exc).__name__}: {exc}")
+        res = _finish(meta, rejected, settings, run_dir, bundle=True, fallback=bundled)
+        return {**res, "fell_back": True} if bundled else res
 
 
-def report_submissions(refs: list[dict], settings: Settings, run_dir: Path) -> list[dict]:
+def report_submissions(refs: list[dict], settings: Settings, run_dir: Path, bundled: bool = False) -> list[dict]:
     """:func:`report_submission` of each ref (one mapped task's batch)."""
-    return [report_submission(ref, settings, run_dir) for ref in refs]
+    return [report_submission(ref, settings, run_dir, bundled) for ref in refs]
+
+
+def bundle_submission(ref: dict, settings: Settings, run_dir: Path) -> str:
+    """Write one validated submission's bundle for consolidation (records, issues, meta), the
+    files :func:`report_submission` writes after the reports: what ``ocop run`` consolidates
+    while the reports are written (see :func:`run`). Returns the bundle's folder."""
+    w = _load(Path(ref["work"]) / "validated.pkl")
+    meta = _outcome_meta(w["meta"], w["validated"])
+    return str(_write_bundle(_work(run_dir, meta["submission_id"]), meta, w["validated"]))
+
+
+def bundle_submissions(refs: list[dict], settings: Settings, run_dir: Path) -> list[str]:
+    return [bundle_submission(ref, settings, run_dir) for ref in refs]
 
 
 def _told_report(res: dict) -> None:
@@ -392,17 +411,28 @@ def _told_report(res: dict) -> None:
               file_rule=res["file_rule"], rows=res["rows_received"], rejected=res["rows_rejected"])
 
 
-def _finish(meta: dict, validated, settings: Settings, run_dir: Path) -> dict:
+def _outcome_meta(meta: dict, validated) -> dict:
+    """The submission's meta with its outcome and row counts (what the warehouse stores)."""
+    return {**meta, "file_outcome": validated.file_outcome, "file_rule": validated.file_rule,
+            "file_message": validated.file_message_vi,
+            "rows_received": validated.counts["received"], "rows_accepted": validated.counts["accepted"],
+            "rows_warned": validated.counts["warned"], "rows_rejected": validated.counts["rejected"]}
+
+
+def _write_bundle(folder: Path, meta: dict, validated) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    validated.records.to_parquet(folder / "records.parquet", index=False)
+    validated.issues.to_parquet(folder / "issues.parquet", index=False)
+    (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    return folder
+
+
+def _finish(meta: dict, validated, settings: Settings, run_dir: Path, bundle: bool = True,
+            fallback: bool = False) -> dict:
     from ocop.report import write_reports
 
-    meta = dict(meta)
+    meta = _outcome_meta(meta, validated)
     sid, code, name = meta["submission_id"], meta["province_code"], meta["file_name"]
-    meta.update(
-        file_outcome=validated.file_outcome, file_rule=validated.file_rule,
-        file_message=validated.file_message_vi,
-        rows_received=validated.counts["received"], rows_accepted=validated.counts["accepted"],
-        rows_warned=validated.counts["warned"], rows_rejected=validated.counts["rejected"],
-    )
     validated.kept_from_previous = kept_from_previous(validated, settings)
     out = report_dir(settings, code, meta["snapshot_date"], name, meta["sha256"])
     reports = write_reports(validated, out)
@@ -410,16 +440,15 @@ def _finish(meta: dict, validated, settings: Settings, run_dir: Path) -> dict:
     meta["mail"] = mail_report(validated, code, reports, settings)
     meta["data_docs"] = str(validated.data_docs_path) if validated.data_docs_path else None
 
-    bundle = _work(run_dir, sid)
-    validated.records.to_parquet(bundle / "records.parquet", index=False)
-    validated.issues.to_parquet(bundle / "issues.parquet", index=False)
-    (bundle / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    bundle_dir = _work(run_dir, sid) / ("fallback" if fallback else "")
+    if bundle:
+        _write_bundle(bundle_dir, meta, validated)
     log.info("%s %s: %s — %d received, %d accepted, %d with warnings, %d rejected; report %s; GX Data Docs %s",
              sid, name, validated.file_outcome, meta["rows_received"], meta["rows_accepted"],
              meta["rows_warned"], meta["rows_rejected"], reports.get("xlsx", out), meta["data_docs"] or "-")
     _progress("report", province_code=code, file_name=name, outcome=validated.file_outcome,
               file_rule=validated.file_rule, rows=meta["rows_received"], rejected=meta["rows_rejected"])
-    return {"submission_id": sid, "bundle": str(bundle), "province_code": code,
+    return {"submission_id": sid, "bundle": str(bundle_dir), "province_code": code,
             "file_name": name, "file_outcome": validated.file_outcome, "file_rule": validated.file_rule,
             "rows_received": meta["rows_received"], "rows_rejected": meta["rows_rejected"],
             "report_dir": str(out), "mail": meta["mail"], "data_docs": meta["data_docs"]}
@@ -518,13 +547,15 @@ def load_bundle(bundle_dir: Path):
 
 # --------------------------------------------------------------------------- warehouse
 
-def consolidate(results: list[dict], settings: Settings, run_id: str) -> dict:
-    """Deduplicate and load every processed submission in one warehouse transaction."""
+def consolidate(results: list[dict], settings: Settings, run_id: str,
+                before_commit: Callable[[], object] | None = None) -> dict:
+    """Deduplicate and load every processed submission in one warehouse transaction
+    (``before_commit``: see :func:`ocop.warehouse.consolidate`)."""
     from ocop.warehouse import consolidate as wh_consolidate
 
     bundles = [load_bundle(Path(r["bundle"])) for r in results if r]
     engine = engine_for(settings)
-    result = wh_consolidate(engine, bundles, run_id)
+    result = wh_consolidate(engine, bundles, run_id, before_commit=before_commit)
     summary = {
         "run_id": run_id, "loaded": len(result.loaded), "skipped": len(result.skipped),
         "products": dict(result.stats.__dict__) if result.stats else None,
@@ -543,6 +574,13 @@ def process_all(items: list[dict], settings: Settings, run_dir: Path, timings: d
     the parsing), this process then validates the whole run at once, and the workers write
     the reports while this process builds the run's Data Docs. Results keep the items' order.
     ``timings``: filled with seconds per stage."""
+    return _process(items, settings, run_dir, timings)[0]
+
+
+def _process(items: list[dict], settings: Settings, run_dir: Path, timings: dict | None = None,
+             run_id: str | None = None) -> tuple[list[dict], dict | None]:
+    """:func:`process_all`; with ``run_id`` the run is also consolidated (see :func:`run`) and
+    its summary returned, else ``None``."""
     timings = {} if timings is None else timings
     clock = _Clock(timings)
     workers = min(settings.workers, len(items))
@@ -553,7 +591,7 @@ def process_all(items: list[dict], settings: Settings, run_dir: Path, timings: d
         clock.lap("validate")
         results = report_submissions(refs, settings, run_dir)
         clock.lap("report")
-        return results
+        return results, None
     groups = _batch_indices([_size(it) for it in items], workers)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_listeners.clear) as pool:  # progress is told here
@@ -571,17 +609,52 @@ def process_all(items: list[dict], settings: Settings, run_dir: Path, timings: d
         docs: list = []
         refs = validate_submissions(refs, settings, run_dir, docs_later=docs)
         clock.lap("validate")
-        reporting = [pool.submit(report_submissions, [refs[i] for i in g], settings, run_dir) for g in groups]
+        together = run_id is not None
+        bundling = [pool.submit(bundle_submissions, [refs[i] for i in g], settings, run_dir)
+                    for g in groups] if together else []
+        reporting = [pool.submit(report_submissions, [refs[i] for i in g], settings, run_dir, together)
+                     for g in groups]
         for build in docs:
             build()
         clock.lap("data_docs_while_reporting")
         results: list = [None] * len(items)
-        for g, future in zip(groups, reporting):
-            for i, res in zip(g, future.result()):
-                results[i] = res
-                _told_report(res)
-        clock.lap("report")
-    return results
+
+        def reports_done() -> bool:
+            """Wait for every report (a failure raises here); False when one fell back to a
+            file-level rejection, whose bundle is then not the one consolidated."""
+            for g, future in zip(groups, reporting):
+                for i, res in zip(g, future.result()):
+                    results[i] = res
+                    _told_report(res)
+            return not any(res.get("fell_back") for res in results)
+
+        if not together:
+            reports_done()
+            clock.lap("report")
+            return results, None
+        bundles: list = [None] * len(items)
+        for g, future in zip(groups, bundling):
+            for i, bundle in zip(g, future.result()):
+                bundles[i] = {"bundle": bundle}
+        clock.lap("bundle")
+        summary = None
+        try:
+            summary = consolidate(bundles, settings, run_id, before_commit=lambda: reports_done() or _redo())
+        except _Redo:
+            pass
+        clock.lap("consolidate_while_reporting")
+    if summary is None:  # a report fell back: consolidate what the reports finally hold
+        summary = consolidate(results, settings, run_id)
+        clock.lap("consolidate_again")
+    return results, summary
+
+
+class _Redo(Exception):
+    """A report fell back to a file-level rejection while the run was consolidated: roll back."""
+
+
+def _redo():
+    raise _Redo
 
 
 class _Clock:
@@ -604,10 +677,14 @@ def run(settings: Settings, run_id: str | None = None, settle_seconds: float | N
     clock = _Clock(timings)
     items = discover(settings, settle_seconds=settle_seconds)
     clock.lap("discover")
-    results = process_all(items, settings, run_dir, timings)
+    # On several workers the run is consolidated while they write the reports, and committed
+    # only once every report is written (a failing report loads nothing): the order is still
+    # reports, then warehouse, as on one worker and in the DAG.
+    results, summary = _process(items, settings, run_dir, timings, run_id=run_id)
     clock.last = time.perf_counter()
-    summary = consolidate(results, settings, run_id) if results else {}
-    clock.lap("consolidate")
+    if summary is None:
+        summary = consolidate(results, settings, run_id) if results else {}
+        clock.lap("consolidate")
     if results:
         (run_dir / "timings.json").write_text(json.dumps(timings), encoding="utf-8")
     log.info("run %s: seconds per stage %s", run_id, timings)

@@ -76,8 +76,13 @@ def _default_assign() -> Callable:
 
 
 def consolidate(engine: Engine, bundles: Iterable[Bundle], run_id: str,
-                assign: Callable | None = None) -> ConsolidationResult:
-    """Load ``bundles`` and rebuild products and versions, in one transaction."""
+                assign: Callable | None = None,
+                before_commit: Callable[[], object] | None = None) -> ConsolidationResult:
+    """Load ``bundles`` and rebuild products and versions, in one transaction.
+
+    ``before_commit``: called last inside the transaction, the write lock held; should it
+    raise, nothing of the run is committed (``ocop run`` waits there for the reports it writes
+    meanwhile, so a run whose reports fail loads nothing)."""
     assign = assign or _default_assign()
     bundles = list(bundles)
     timings: dict[str, float] = {}
@@ -87,6 +92,8 @@ def consolidate(engine: Engine, bundles: Iterable[Bundle], run_id: str,
             take_write_lock(conn)
             new, skipped = _new_bundles(conn, bundles)
             if not new:
+                if before_commit is not None:
+                    before_commit()
                 return ConsolidationResult(run_id, [], skipped)
             started = _utcnow()
             clock = time.perf_counter()
@@ -97,6 +104,10 @@ def consolidate(engine: Engine, bundles: Iterable[Bundle], run_id: str,
             clock = time.perf_counter()
             record_dq_run(conn, run_id, started)
             timings["dq"] = time.perf_counter() - clock
+            if before_commit is not None:
+                clock = time.perf_counter()
+                before_commit()
+                timings["before_commit"] = time.perf_counter() - clock
             clock = time.perf_counter()
         timings["commit"] = time.perf_counter() - clock
     return ConsolidationResult(run_id, [b.meta["submission_id"] for b in new], skipped, stats, review, timings)
