@@ -585,10 +585,27 @@ def _process(items: list[dict], settings: Settings, run_dir: Path, timings: dict
     clock = _Clock(timings)
     workers = min(settings.workers, len(items))
     if workers <= 1:
-        refs = parse_submissions(items, settings, run_dir)
-        clock.lap("parse")
-        refs = validate_submissions(refs, settings, run_dir)
-        clock.lap("validate")
+        if run_id is not None and items:
+            # One process for the work, as asked, but GX lives in a child forked first: it
+            # imports GX while this process parses, validates, and exits. This process (the
+            # one that then consolidates) never holds GX and its validation's memory, about
+            # 100 MB of a one-file run into a large warehouse.
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_listeners.clear) as pool:
+                importing = pool.submit(_import_gx)
+                refs = parse_submissions(items, settings, run_dir)
+                clock.lap("parse")
+                importing.result()
+                clock.lap("import_gx_after_parse")
+                refs, events = pool.submit(_validate_telling, refs, settings, run_dir).result()
+            for event in events:
+                _progress(**event)
+            clock.lap("validate")
+        else:
+            refs = parse_submissions(items, settings, run_dir)
+            clock.lap("parse")
+            refs = validate_submissions(refs, settings, run_dir)
+            clock.lap("validate")
         results = report_submissions(refs, settings, run_dir)
         clock.lap("report")
         return results, None
@@ -647,6 +664,17 @@ def _process(items: list[dict], settings: Settings, run_dir: Path, timings: dict
         summary = consolidate(results, settings, run_id)
         clock.lap("consolidate_again")
     return results, summary
+
+
+def _import_gx() -> None:
+    import ocop.validate.suite  # noqa: F401
+
+
+def _validate_telling(refs: list[dict], settings: Settings, run_dir: Path) -> tuple[list[dict], list[dict]]:
+    """:func:`validate_submissions` in a child process, with the progress it told (for the parent)."""
+    events: list[dict] = []
+    add_progress_listener(events.append)
+    return validate_submissions(refs, settings, run_dir), events
 
 
 class _Redo(Exception):
