@@ -21,8 +21,8 @@ import traceback
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from itertools import repeat
-from typing import Callable
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import sqlalchemy as sa
@@ -636,17 +636,22 @@ def _process(items: list[dict], settings: Settings, run_dir: Path, timings: dict
         clock.lap("data_docs_while_reporting")
         results: list = [None] * len(items)
 
-        def reports_done() -> bool:
-            """Wait for every report (a failure raises here); False when one fell back to a
-            file-level rejection, whose bundle is then not the one consolidated."""
+        def wait_for_reports() -> None:
+            """Every report's result (a failure raises here)."""
             for g, future in zip(groups, reporting):
                 for i, res in zip(g, future.result()):
                     results[i] = res
                     _told_report(res)
-            return not any(res.get("fell_back") for res in results)
+
+        def reports_written() -> None:
+            """Before the commit: every report written, and none fell back to a file-level
+            rejection (its bundle is then not the one consolidated: roll back and redo)."""
+            wait_for_reports()
+            if any(res.get("fell_back") for res in results):
+                raise _Redo
 
         if not together:
-            reports_done()
+            wait_for_reports()
             clock.lap("report")
             return results, None
         bundles: list = [None] * len(items)
@@ -656,7 +661,7 @@ def _process(items: list[dict], settings: Settings, run_dir: Path, timings: dict
         clock.lap("bundle")
         summary = None
         try:
-            summary = consolidate(bundles, settings, run_id, before_commit=lambda: reports_done() or _redo())
+            summary = consolidate(bundles, settings, run_id, before_commit=reports_written)
         except _Redo:
             pass
         clock.lap("consolidate_while_reporting")
@@ -679,10 +684,6 @@ def _validate_telling(refs: list[dict], settings: Settings, run_dir: Path) -> tu
 
 class _Redo(Exception):
     """A report fell back to a file-level rejection while the run was consolidated: roll back."""
-
-
-def _redo():
-    raise _Redo
 
 
 class _Clock:
